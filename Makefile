@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both create .venv with the machine's python3 (3.11 or newer) when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean-reports help
+
+help:
+	@echo "make demo   - install into .venv, generate the synthetic demo workshops and render their reports"
+	@echo "make test   - install into .venv (with dev extras), run ruff and the whole test suite"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/evaluate demo --out demo-workshops
+	$(BIN)/evaluate demo-forms --out reports/forms
+
+test: $(STAMP)
+	$(BIN)/ruff check evaluation tests benchmarks
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-reports:
+	rm -rf reports/*/

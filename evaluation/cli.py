@@ -72,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="write the synthetic demo workshops (seeded)")
-    demo.add_argument("--out", default="demo-workshops", help="folder to write (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=20180521, help="random seed (default: %(default)s)")
+    demo.add_argument("--out", default="demo-workshops",
+                      help="folder to write (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=20180521,
+                      help="random seed (default: %(default)s)")
     demo.add_argument("--forms", default=None, metavar="DIR",
                       help="also write the XLSForm of every wave of every instrument into DIR")
     demo.set_defaults(func=_cmd_demo)
@@ -126,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evaluate: interrupted.", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:
         if args.debug:
             raise
         print(

@@ -124,6 +124,16 @@ def _check_elements(elements: Sequence[str]) -> tuple[str, ...]:
     return elements
 
 
+def _check_tolerance(max_mismatch: int, elements: tuple[str, ...]) -> None:
+    if isinstance(max_mismatch, bool) or max_mismatch not in (0, 1, 2):
+        raise AnalysisError(f"max_mismatch must be 0, 1 or 2, not {max_mismatch!r}.")
+    if max_mismatch >= len(elements):
+        raise AnalysisError(
+            f"max_mismatch={max_mismatch} leaves no element to agree on with "
+            f"{len(elements)} code element(s)."
+        )
+
+
 def _check_frame(frame: pd.DataFrame, wave: str, columns: Sequence[str]) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise AnalysisError(f"Wave {wave!r}: expected a pandas DataFrame.")
@@ -432,13 +442,7 @@ def match_waves(
     agree_on = tuple(agree_on)
     if wave_a == wave_b:
         raise AnalysisError(f"Both waves are called {wave_a!r}; give two different names.")
-    if isinstance(max_mismatch, bool) or max_mismatch not in (0, 1, 2):
-        raise AnalysisError(f"max_mismatch must be 0, 1 or 2, not {max_mismatch!r}.")
-    if max_mismatch >= len(elements):
-        raise AnalysisError(
-            f"max_mismatch={max_mismatch} leaves no element to agree on with "
-            f"{len(elements)} code element(s)."
-        )
+    _check_tolerance(max_mismatch, elements)
     wa = _prepare(a, wave_a, elements, agree_on)
     wb = _prepare(b, wave_b, elements, agree_on)
     return _match_prepared(wa, wb, wave_a, wave_b, elements, max_mismatch, missing_as_mismatch)
@@ -512,8 +516,15 @@ def _match_prepared(
     best_b, count_b = _best(d_fin, 0, inf)
 
     def cause(
-        pos: int, no_code: np.ndarray, collided: np.ndarray, row: np.ndarray, best: int,
-        count: int, other_best: np.ndarray, other_count: np.ndarray, col_of: Any,
+        pos: int,
+        no_code: np.ndarray,
+        collided: np.ndarray,
+        row: np.ndarray,
+        best: int,
+        count: int,
+        other_best: np.ndarray,
+        other_count: np.ndarray,
+        col_of: Any,
     ) -> str:
         if no_code[pos]:
             return "no code"
@@ -531,12 +542,30 @@ def _match_prepared(
 
     rows: list[tuple[str, str, str]] = []
     for i in np.flatnonzero(partner_a < 0):
-        c = cause(int(i), no_code_a, coll_a, d_fin[i], int(best_a[i]), int(count_a[i]),
-                  best_b, count_b, lambda j: d_fin[:, j])
+        c = cause(
+            int(i),
+            no_code_a,
+            coll_a,
+            d_fin[i],
+            int(best_a[i]),
+            int(count_a[i]),
+            best_b,
+            count_b,
+            lambda j: d_fin[:, j],
+        )
         rows.append((wave_a, wa.ids[i], c))
     for j in np.flatnonzero(partner_b < 0):
-        c = cause(int(j), no_code_b, coll_b, d_fin[:, j], int(best_b[j]), int(count_b[j]),
-                  best_a, count_a, lambda i: d_fin[i, :])
+        c = cause(
+            int(j),
+            no_code_b,
+            coll_b,
+            d_fin[:, j],
+            int(best_b[j]),
+            int(count_b[j]),
+            best_a,
+            count_a,
+            lambda i: d_fin[i, :],
+        )
         rows.append((wave_b, wb.ids[j], c))
 
     linked = np.flatnonzero(partner_a >= 0)
@@ -624,9 +653,7 @@ class MatchSummary:
         for r in self.matched.itertuples(index=False):
             rows.append(("matched", f"{r.wave_a}-{r.wave_b}", f"tier {r.tier}", float(r.n)))
         for r in self.unmatched.itertuples(index=False):
-            rows.append(
-                ("unmatched", f"{r.wave_a}-{r.wave_b}:{r.wave}", str(r.cause), float(r.n))
-            )
+            rows.append(("unmatched", f"{r.wave_a}-{r.wave_b}:{r.wave}", str(r.cause), float(r.n)))
         rows.append(("match_rate", "pre-post", "", self.match_rate_pre_post))
         rows.append(("match_rate", "pre-followup", "", self.match_rate_pre_followup))
         for wave, n in self.collisions.items():
@@ -679,9 +706,10 @@ class MatchResult:
         for w in (wave_from, wave_to):
             if w not in WAVES:
                 raise AnalysisError(f"Unknown wave {w!r}; expected one of {', '.join(WAVES)}.")
-        both = self.participants[f"record_id_{wave_from}"].notna() & self.participants[
-            f"record_id_{wave_to}"
-        ].notna()
+        both = (
+            self.participants[f"record_id_{wave_from}"].notna()
+            & self.participants[f"record_id_{wave_to}"].notna()
+        )
         return frozenset(self.participants.loc[both, f"record_id_{wave_from}"].tolist())
 
     def summary(self) -> MatchSummary:
@@ -783,24 +811,17 @@ def match_workshop(
     unknown = [w for w in waves if w not in WAVES]
     if unknown:
         raise AnalysisError(
-            f"Unknown wave name(s) {', '.join(map(repr, unknown))}; "
-            f"expected {', '.join(WAVES)}."
+            f"Unknown wave name(s) {', '.join(map(repr, unknown))}; expected {', '.join(WAVES)}."
         )
     elements = _check_elements(elements)
     if isinstance(agree_on, str):
         raise AnalysisError("agree_on must be a sequence of column names, not one string.")
     agree_on = tuple(agree_on)
+    _check_tolerance(max_mismatch, elements)
     present = [w for w in WAVES if w in waves]
     prepared = {w: _prepare(waves[w], w, elements, agree_on) for w in present}
 
     def run(wa: str, wb: str, a: _Wave, b: _Wave) -> WaveMatch:
-        if isinstance(max_mismatch, bool) or max_mismatch not in (0, 1, 2):
-            raise AnalysisError(f"max_mismatch must be 0, 1 or 2, not {max_mismatch!r}.")
-        if max_mismatch >= len(elements):
-            raise AnalysisError(
-                f"max_mismatch={max_mismatch} leaves no element to agree on with "
-                f"{len(elements)} code element(s)."
-            )
         return _match_prepared(a, b, wa, wb, elements, max_mismatch, missing_as_mismatch)
 
     matches: dict[tuple[str, str], WaveMatch] = {}
@@ -988,7 +1009,10 @@ def compare_matched_unmatched(
     DataFrame
         Columns ``variable``, ``category``, ``n_matched``, ``n_unmatched`` (int, or the string
         ``"<k_min"``), ``prop_matched``, ``prop_unmatched``, ``difference``, ``mean_matched``,
-        ``mean_unmatched``, ``smd``, ``imbalance``, ``suppressed``. The first row
+        ``mean_unmatched``, ``smd``, ``imbalance``, ``suppressed``; hidden or undefined
+        numbers are missing (NaN, or None in the object columns). ``difference`` is the
+        proportion difference in category rows and the mean difference in the score row,
+        both matched minus unmatched. The first row
         (``variable="(all)"``) gives the group sizes; then one row per covariate category
         (categories sorted); last, the score row (``variable=score_column``).
 
@@ -1026,9 +1050,7 @@ def compare_matched_unmatched(
     matched_set = {_norm(v) for v in matched_ids}
     unknown = matched_set - set(ids)
     if unknown:
-        raise AnalysisError(
-            f"{len(unknown)} matched record id(s) are not in the baseline wave."
-        )
+        raise AnalysisError(f"{len(unknown)} matched record id(s) are not in the baseline wave.")
     is_m = ids.isin(matched_set).to_numpy()
     hidden = f"<{k_min}"
 
@@ -1039,9 +1061,17 @@ def compare_matched_unmatched(
 
     def add(**values: Any) -> None:
         row: dict[str, Any] = {
-            "variable": None, "category": None, "n_matched": None, "n_unmatched": None,
-            "prop_matched": None, "prop_unmatched": None, "difference": None,
-            "mean_matched": None, "mean_unmatched": None, "smd": None, "imbalance": None,
+            "variable": None,
+            "category": None,
+            "n_matched": None,
+            "n_unmatched": None,
+            "prop_matched": None,
+            "prop_unmatched": None,
+            "difference": None,
+            "mean_matched": None,
+            "mean_unmatched": None,
+            "smd": None,
+            "imbalance": None,
             "suppressed": False,
         }
         row.update(values)
@@ -1113,8 +1143,14 @@ def compare_matched_unmatched(
     out = pd.DataFrame(rows)
     for col in ("variable", "category", "n_matched", "n_unmatched", "imbalance"):
         out[col] = pd.Series([r[col] for r in rows], dtype=object)
-    for col in ("prop_matched", "prop_unmatched", "difference", "mean_matched",
-                "mean_unmatched", "smd"):
+    for col in (
+        "prop_matched",
+        "prop_unmatched",
+        "difference",
+        "mean_matched",
+        "mean_unmatched",
+        "smd",
+    ):
         out[col] = pd.Series([r[col] for r in rows], dtype="float64")
     out["suppressed"] = out["suppressed"].astype(bool)
     return out

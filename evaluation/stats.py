@@ -668,7 +668,7 @@ def cronbach_alpha(
         The Feldt interval is ``1 - (1 - alpha) * F`` with the upper and lower ``(1 - ci) / 2``
         quantiles of F(n - 1, (n - 1)(k - 1)) (Feldt, Woodruff & Salih 1987). ``n`` is the number of
         respondents used: complete cases (listwise) or respondents with at least one answer
-        (pairwise; the CI then treats them as complete, an approximation also made by psych).
+        (pairwise; the CI then treats them as complete, an approximation).
 
     Notes
     -----
@@ -1354,6 +1354,16 @@ def bootstrap_ci(
 # --------------------------------------------------------------------------------------------
 
 
+def _numeric_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The frame as a float matrix (NaN = missing); AnalysisError for non-numeric values."""
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        return frame.to_numpy(dtype=float, na_value=np.nan)
+    try:
+        return frame.apply(lambda s: pd.to_numeric(s, errors="raise")).to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisError("Item scores must be numbers or missing values.") from exc
+
+
 def paired_item_table(
     b: pd.DataFrame,
     a: pd.DataFrame,
@@ -1407,11 +1417,8 @@ def paired_item_table(
             f"b and a must have the same matched rows; got {len(b)} and {len(a)} rows."
         )
     a = a[list(b.columns)]
-    try:
-        bb = b.apply(lambda s: pd.to_numeric(s, errors="raise")).to_numpy(dtype=float)
-        aa = a.apply(lambda s: pd.to_numeric(s, errors="raise")).to_numpy(dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise AnalysisError("Item scores must be numbers or missing values.") from exc
+    bb = _numeric_matrix(b)
+    aa = _numeric_matrix(a)
     if bb.ndim != 2:
         bb, aa = bb.reshape(len(b), -1), aa.reshape(len(a), -1)
     d = bb - aa  # NaN where either is missing

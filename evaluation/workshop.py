@@ -200,7 +200,9 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         folder = folder.parent
     path = folder / "workshop.yaml"
     if not folder.is_dir():
-        raise WorkshopConfigError(None, None, f"the workshop folder {folder.name!r} does not exist.")
+        raise WorkshopConfigError(
+            None, None, f"the workshop folder {folder.name!r} does not exist."
+        )
     if not path.is_file():
         raise WorkshopConfigError(path, None, f"the folder {folder.name!r} has no workshop.yaml.")
     try:
@@ -292,7 +294,8 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         raise WorkshopConfigError(path, "ingest.encoding",
                                   "must be cp1251, kz1048, cp866, koi8-r or utf-8.")
     max_file_mb = ing.get("max_file_mb", 200)
-    if isinstance(max_file_mb, bool) or not isinstance(max_file_mb, int | float) or max_file_mb <= 0:
+    if isinstance(max_file_mb, bool) or not isinstance(max_file_mb, int | float) \
+            or max_file_mb <= 0:
         raise WorkshopConfigError(path, "ingest.max_file_mb", "must be a positive number.")
     ingest = IngestSettings(
         encoding=encoding,

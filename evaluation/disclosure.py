@@ -1,0 +1,1394 @@
+"""Disclosure control: the step every published table and chart passes through.
+
+A workshop cohort is a whole population of about 30 people, and the people most likely to read a
+report (trainers, organisers, donors, other participants) know who attended. A critical answer
+traced back to a participant can put that person at risk. This module therefore applies, by
+default, the strict end of the official-statistics rules (reference notes R-SDC-01 to R-SDC-11):
+
+- **collapse before suppress** (R-SDC-03): :func:`collapse_likert`, :func:`collapse_likert_counts`
+  and :func:`collapse_small_groups` merge categories and small subgroups first;
+- **subgroup size** (R-SDC-04): a subgroup with fewer than ``k_min`` members shows none of its
+  numbers, and its size shows as ``"<5"``;
+- **primary suppression** (R-SDC-01/02): counts ``0 < n < k_min`` (and zeros, unless declared
+  structural) show as ``"<5"``; means and percentages resting on fewer than ``k_min`` people show
+  as ``"–"``;
+- **class disclosure** (R-SDC-06): when all of a subgroup, or all but fewer than ``k_min`` of it,
+  fall in one category, that subgroup's distribution is suppressed;
+- **complementary suppression** (R-SDC-05), within a table and across the tables of one report
+  that share margins, checked by linear programming (:func:`audit_recoverability`) until no
+  suppressed cell can be worked out from the published numbers;
+- **reliability flag** (R-SDC-08): percentages whose denominator is below ``reliability_n`` show
+  as ``"x of n"`` with no decimals and carry a flag;
+- an **audit trail** (R-SDC-11): :class:`SdcLog` records the cell, the rule and the threshold,
+  never the underlying value.
+
+Every suppressed count in a frequency table carries the same marker (``"<5"`` by default), whether
+it was suppressed because it is small or to protect another cell: a reader who could tell the two
+apart would learn that the complementary cells are at least ``k_min`` and could bound the small
+ones. :func:`suppression_footnote` gives the footnote that explains the marker.
+
+The :class:`SdcLog` says which rule suppressed each cell. It is an audit trail for the evaluator
+and must not be published with the report: telling primary from complementary cells weakens the
+protection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from evaluation.errors import DisclosureError
+
+__all__ = [
+    "RULES",
+    "DisclosurePolicy",
+    "SdcLogEntry",
+    "SdcLog",
+    "ProtectedTable",
+    "RecoveryProblem",
+    "collapse_likert",
+    "collapse_likert_counts",
+    "collapse_small_groups",
+    "protect_frequency_table",
+    "protect_related_tables",
+    "protect_statistics_table",
+    "audit_recoverability",
+    "display_count",
+    "display_value",
+    "suppression_footnote",
+]
+
+#: The rules an :class:`SdcLog` entry can name.
+RULES = ("primary", "complementary", "class", "reliability", "group_size")
+
+_DASH = "–"
+_LIKERT_LABELS = ("disagree", "neutral", "agree")
+
+
+# --------------------------------------------------------------------------------------------
+# Policy and log
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """Thresholds and choices of the disclosure-control step.
+
+    Parameters
+    ----------
+    k_min : int
+        Minimum number of respondents behind any published number (R-SDC-01). Default 5 (reports
+        to the donor or partners); use 10 for anything released publicly. Never below 3.
+    reliability_n : int
+        Percentages whose denominator is below this get a reliability flag and an ``"x of n"``
+        display (R-SDC-08). Default 30 (NCHS 2017).
+    zeros_are_disclosive : bool
+        Treat zero counts as disclosive (R-SDC-06, ACRO's default): "nobody from country X
+        agreed" says something about everyone from X. Declared structural zeros are exempt.
+    collapse_likert : bool
+        Whether callers should collapse 5-point answers to 3 categories before tabulating
+        (R-SDC-03). Read by the analysis step; this module's functions do not collapse on their own.
+    other_label : str
+        Label of the group that small subgroups are merged into.
+    total_label : str
+        Label of the margin row and column added to frequency tables.
+    marker : str or None
+        What a suppressed count shows. ``None`` means ``f"<{k_min}"``.
+    min_interval_width : int
+        A suppressed cell counts as recovered when the published numbers pin it to an interval
+        narrower than this (1: only an exact value counts as recovered).
+
+    Examples
+    --------
+    >>> DisclosurePolicy().count_marker
+    '<5'
+    >>> DisclosurePolicy(k_min=10).count_marker
+    '<10'
+    >>> DisclosurePolicy(k_min=2)
+    Traceback (most recent call last):
+    ...
+    evaluation.errors.DisclosureError: k_min must be an integer of at least 3, not 2.
+    """
+
+    k_min: int = 5
+    reliability_n: int = 30
+    zeros_are_disclosive: bool = True
+    collapse_likert: bool = True
+    other_label: str = "other"
+    total_label: str = "Total"
+    marker: str | None = None
+    min_interval_width: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k_min, bool) or not isinstance(self.k_min, (int, np.integer)) or (
+            self.k_min < 3
+        ):
+            raise DisclosureError(f"k_min must be an integer of at least 3, not {self.k_min!r}.")
+        if isinstance(self.reliability_n, bool) or not isinstance(
+            self.reliability_n, (int, np.integer)
+        ) or self.reliability_n < self.k_min:
+            raise DisclosureError(
+                f"reliability_n must be an integer of at least k_min ({self.k_min}), "
+                f"not {self.reliability_n!r}."
+            )
+        width = self.min_interval_width
+        if not isinstance(width, (int, np.integer)) or width < 1:
+            raise DisclosureError("min_interval_width must be an integer of at least 1.")
+        if self.other_label == self.total_label:
+            raise DisclosureError("other_label and total_label must differ.")
+
+    @property
+    def count_marker(self) -> str:
+        """The text shown in place of a suppressed count."""
+        return self.marker if self.marker is not None else f"<{self.k_min}"
+
+
+@dataclass(frozen=True)
+class SdcLogEntry:
+    """One suppressed or flagged cell: where it is, which rule fired, which threshold applied.
+
+    There is deliberately no field for the cell's value.
+    """
+
+    table: str
+    row: str
+    column: str
+    rule: str
+    threshold: int
+
+
+@dataclass
+class SdcLog:
+    """Audit trail of disclosure control (R-SDC-11): one entry per suppressed or flagged cell.
+
+    Entries name the table, row, column, rule and threshold, never the underlying value. The log
+    is for the evaluator's records; do not publish it with the report (it tells primary from
+    complementary suppressions apart).
+
+    Examples
+    --------
+    >>> log = SdcLog()
+    >>> log.add("by_country", "TJ", "agree", "primary", 5)
+    >>> log.to_frame()
+            table row  column     rule  threshold
+    0  by_country  TJ   agree  primary          5
+    >>> log.add("by_country", "TJ", "agree", "secret", 5)
+    Traceback (most recent call last):
+    ...
+    evaluation.errors.DisclosureError: Unknown disclosure rule 'secret'.
+    """
+
+    entries: list[SdcLogEntry] = field(default_factory=list)
+
+    COLUMNS = ("table", "row", "column", "rule", "threshold")
+
+    def add(self, table: str, row: Hashable, column: Hashable, rule: str, threshold: int) -> None:
+        """Record one cell (labels are stored as text)."""
+        if rule not in RULES:
+            raise DisclosureError(f"Unknown disclosure rule {rule!r}.")
+        self.entries.append(SdcLogEntry(str(table), str(row), str(column), rule, int(threshold)))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The log as a DataFrame with columns ``table, row, column, rule, threshold``."""
+        frame = pd.DataFrame(
+            [[e.table, e.row, e.column, e.rule, e.threshold] for e in self.entries],
+            columns=list(self.COLUMNS),
+        )
+        return frame.astype({"threshold": "int64"})
+
+
+def suppression_footnote(policy: DisclosurePolicy | None = None) -> str:
+    """The footnote explaining the suppression markers of a report.
+
+    Examples
+    --------
+    >>> print(suppression_footnote())
+    <5: suppressed (fewer than 5 respondents, or hidden so that such a cell cannot be worked out
+    from the totals). –: suppressed, fewer than 5 respondents.
+    """
+    policy = policy or DisclosurePolicy()
+    k = policy.k_min
+    return (
+        f"{policy.count_marker}: suppressed (fewer than {k} respondents, or hidden so that such a "
+        f"cell cannot be worked out\nfrom the totals). {_DASH}: suppressed, fewer than {k} "
+        "respondents."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Display helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _is_missing(x: object) -> bool:
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def display_count(n: float | None, k_min: int = 5, zeros_are_disclosive: bool = True) -> str:
+    """Show a respondent count, or ``"<k_min"`` when it is too small to publish.
+
+    Parameters
+    ----------
+    n : int or None
+        The count. Missing shows as ``"–"``.
+    k_min : int
+        Threshold (at least 3).
+    zeros_are_disclosive : bool
+        Whether a zero shows as ``"<k_min"`` too.
+
+    Examples
+    --------
+    >>> display_count(12), display_count(3), display_count(0), display_count(0, 5, False)
+    ('12', '<5', '<5', '0')
+    """
+    if k_min < 3:
+        raise DisclosureError(f"k_min must be at least 3, not {k_min}.")
+    if n is None or _is_missing(n):
+        return _DASH
+    n = int(n)
+    if 0 < n < k_min or (n == 0 and zeros_are_disclosive):
+        return f"<{k_min}"
+    return str(n)
+
+
+def display_value(x: float | None, n: float | None, k_min: int = 5, fmt: str = "{:.2f}") -> str:
+    """Show a mean, percentage or change that rests on ``n`` respondents, or ``"–"``.
+
+    Parameters
+    ----------
+    x : float or None
+        The value.
+    n : int or None
+        The number of respondents it rests on.
+    k_min : int
+        Threshold (at least 3).
+    fmt : str
+        A :meth:`str.format` pattern for the value.
+
+    Examples
+    --------
+    >>> display_value(3.456, 12), display_value(3.456, 4), display_value(float("nan"), 12)
+    ('3.46', '–', '–')
+    >>> display_value(41.7, 12, fmt="{:.0f}%")
+    '42%'
+    """
+    if k_min < 3:
+        raise DisclosureError(f"k_min must be at least 3, not {k_min}.")
+    if x is None or n is None or _is_missing(x) or _is_missing(n) or int(n) < k_min:
+        return _DASH
+    return fmt.format(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Collapse before suppress (R-SDC-03)
+# --------------------------------------------------------------------------------------------
+
+
+def _likert_map(points: int) -> dict[int, str]:
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
+        raise DisclosureError(f"A Likert scale needs at least 2 points, not {points!r}.")
+    half = points // 2
+    mapping = {}
+    for code in range(1, points + 1):
+        if code <= half:
+            mapping[code] = "disagree"
+        elif points % 2 == 1 and code == half + 1:
+            mapping[code] = "neutral"
+        else:
+            mapping[code] = "agree"
+    return mapping
+
+
+def collapse_likert(codes: Iterable[float] | pd.Series, points: int = 5) -> pd.Series:
+    """Collapse Likert codes ``1..points`` to disagree / neutral / agree (R-SDC-03).
+
+    The lower half of the scale is "disagree", the middle point (odd scales only) "neutral", the
+    upper half "agree". Missing answers stay missing.
+
+    Parameters
+    ----------
+    codes : Series or array-like
+        Answer codes ``1..points`` (numbers or numeric text), or missing.
+    points : int
+        Number of scale points.
+
+    Returns
+    -------
+    Series
+        Ordered categorical with categories ``disagree, neutral, agree`` (index kept).
+
+    Raises
+    ------
+    DisclosureError
+        If a code is outside ``1..points``.
+
+    Examples
+    --------
+    >>> collapse_likert([1, 2, 3, 4, 5, None]).tolist()
+    ['disagree', 'disagree', 'neutral', 'agree', 'agree', nan]
+    >>> collapse_likert([1, 4, 7], points=7).tolist()
+    ['disagree', 'neutral', 'agree']
+    """
+    mapping = _likert_map(points)
+    series = codes.copy() if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
+    numeric = pd.to_numeric(series, errors="coerce")
+    bad = series.notna() & (numeric.isna() | ~numeric.isin(list(mapping)))
+    if bad.any():
+        values = sorted({str(v) for v in series[bad]})[:5]
+        raise DisclosureError(
+            f"Likert codes must be whole numbers from 1 to {points}; found {', '.join(values)}."
+        )
+    labels = numeric.map(lambda v: mapping.get(int(v)) if pd.notna(v) else np.nan)
+    return pd.Series(
+        pd.Categorical(labels, categories=list(_LIKERT_LABELS), ordered=True),
+        index=series.index,
+        name=series.name,
+    )
+
+
+def collapse_likert_counts(counts: pd.DataFrame, points: int = 5) -> pd.DataFrame:
+    """Collapse a count table whose columns are Likert codes to disagree / neutral / agree.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({1: [1, 0], 2: [2, 1], 3: [0, 3], 4: [4, 2], 5: [1, 6]},
+    ...                  index=["KZ", "KG"])
+    >>> collapse_likert_counts(t)
+        disagree  neutral  agree
+    KZ         3        0      5
+    KG         1        3      8
+    """
+    mapping = _likert_map(points)
+    columns = {}
+    for col in counts.columns:
+        try:
+            code = int(col)
+        except (TypeError, ValueError):
+            code = None
+        if code is None or code not in mapping or code != col and str(code) != str(col):
+            raise DisclosureError(
+                f"Column {col!r} is not a Likert code from 1 to {points}."
+            )
+        columns[col] = mapping[code]
+    out = counts.T.groupby(pd.Series(columns)).sum().T
+    wanted = [c for c in _LIKERT_LABELS if c in out.columns]
+    out = out[wanted]
+    out.columns.name = counts.columns.name
+    return out
+
+
+def collapse_small_groups(
+    labels: Sequence[Hashable],
+    counts: Sequence[int],
+    k_min: int = 5,
+    other_label: str = "other",
+    absorb: bool = True,
+) -> dict[Hashable, Hashable]:
+    """Map subgroup labels so that groups under ``k_min`` are merged into ``other_label``.
+
+    R-SDC-03: merge categories before suppressing cells. Every group with fewer than ``k_min``
+    members (zero-member groups included) goes to ``other_label``. If that leaves "other" still
+    under ``k_min`` and ``absorb`` is true, the next-smallest groups are merged in as well until it
+    reaches ``k_min``: an "other" group made of one known country is no protection at all, since
+    readers know which countries attended. A group that stays under ``k_min`` (the whole cohort is
+    that small) is suppressed later by :func:`protect_frequency_table`.
+
+    Parameters
+    ----------
+    labels : sequence
+        Subgroup labels (e.g. countries).
+    counts : sequence of int
+        Their sizes, in the same order.
+    k_min : int
+        Threshold (at least 3).
+    other_label : str
+        The label of the merged group; must not already be one of ``labels``... unless it is the
+        existing "other" group, which then takes the new members.
+    absorb : bool
+        Whether to merge further groups into a too-small "other" group.
+
+    Returns
+    -------
+    dict
+        Every input label mapped to itself or to ``other_label``.
+
+    Examples
+    --------
+    >>> collapse_small_groups(["KZ", "KG", "TJ", "TM", "UZ"], [9, 8, 7, 3, 3])
+    {'KZ': 'KZ', 'KG': 'KG', 'TJ': 'TJ', 'TM': 'other', 'UZ': 'other'}
+    >>> collapse_small_groups(["KZ", "KG", "TJ", "TM"], [10, 8, 6, 2])
+    {'KZ': 'KZ', 'KG': 'KG', 'TJ': 'other', 'TM': 'other'}
+    >>> collapse_small_groups(["KZ", "TM"], [10, 2], absorb=False)
+    {'KZ': 'KZ', 'TM': 'other'}
+    """
+    if k_min < 3:
+        raise DisclosureError(f"k_min must be at least 3, not {k_min}.")
+    labels = list(labels)
+    counts = [int(c) for c in counts]
+    if len(labels) != len(counts):
+        raise DisclosureError("labels and counts must have the same length.")
+    if len(set(labels)) != len(labels):
+        raise DisclosureError("Subgroup labels must be unique.")
+    if any(c < 0 for c in counts):
+        raise DisclosureError("Subgroup sizes cannot be negative.")
+    size = dict(zip(labels, counts, strict=True))
+    mapping: dict[Hashable, Hashable] = {lab: lab for lab in labels}
+    merged = [lab for lab in labels if size[lab] < k_min or lab == other_label]
+    if not merged:
+        return mapping
+    for lab in merged:
+        mapping[lab] = other_label
+    if absorb:
+        total = sum(size[lab] for lab in merged)
+        rest = sorted((lab for lab in labels if mapping[lab] != other_label), key=lambda x: size[x])
+        while total < k_min and rest:
+            lab = rest.pop(0)
+            mapping[lab] = other_label
+            total += size[lab]
+    return mapping
+
+
+# --------------------------------------------------------------------------------------------
+# Protected tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProtectedTable:
+    """A table after disclosure control, ready for a report, an annex or a chart.
+
+    Attributes
+    ----------
+    name : str
+        Table name (as used in the log).
+    display : DataFrame
+        Strings to print: published numbers as text, suppressed counts as the policy's marker
+        (``"<5"``), suppressed means and percentages as ``"–"``. Frequency tables include the
+        margins (row and column ``total_label``).
+    suppressed : DataFrame
+        Boolean mask of suppressed cells, same shape as ``display``.
+    numeric : DataFrame
+        Published numbers with suppressed cells as NaN (build charts from this, R-SDC-10).
+    kind : str
+        ``"frequency"`` or ``"statistics"``.
+    k_min : int
+        Threshold used.
+    structural : DataFrame or None
+        Frequency tables: boolean mask of declared structural zeros.
+    margin_keys : dict
+        Frequency tables: ``(row, column) -> key`` for every margin cell. Margins with the same key
+        in tables of one report are the same published quantity (e.g. a country's size), which
+        :func:`audit_recoverability` links across tables.
+    class_rule : bool
+        Whether rows are subgroups whose distribution is checked for class disclosure.
+    """
+
+    name: str
+    display: pd.DataFrame
+    suppressed: pd.DataFrame
+    numeric: pd.DataFrame
+    kind: str
+    k_min: int
+    structural: pd.DataFrame | None = None
+    margin_keys: dict[tuple[Hashable, Hashable], str] = field(default_factory=dict)
+    class_rule: bool = True
+
+    @property
+    def n_suppressed(self) -> int:
+        """Number of suppressed cells."""
+        return int(self.suppressed.to_numpy().sum())
+
+
+@dataclass(frozen=True)
+class RecoveryProblem:
+    """A suppressed cell that the published numbers reveal.
+
+    ``kind`` is ``"recovered"`` (the published numbers pin the cell to fewer than
+    ``min_interval_width + 1`` values) or ``"class"`` (they prove that all but fewer than ``k_min``
+    of a subgroup fall in one category). ``low`` and ``high`` are the bounds an intruder can
+    derive; they are kept for tests and never put in the message.
+    """
+
+    table: str
+    row: str
+    column: str
+    kind: str
+    low: float = field(repr=False, default=math.nan)
+    high: float = field(repr=False, default=math.nan)
+
+    def __str__(self) -> str:
+        where = f"table {self.table!r}, row {self.row!r}, column {self.column!r}"
+        if self.kind == "class":
+            return (
+                f"In {where}, the published numbers show that all but a few of the subgroup fall "
+                "in this category (class disclosure)."
+            )
+        return f"In {where}, the suppressed cell can be worked out from the published numbers."
+
+
+# --------------------------------------------------------------------------------------------
+# The suppression engine
+# --------------------------------------------------------------------------------------------
+
+_PRECEDENCE = {"group_size": 0, "primary": 1, "class": 2, "complementary": 3}
+
+
+@dataclass
+class _Quantity:
+    value: int
+    margin: bool
+    structural: bool
+    places: list[tuple[str, Hashable, Hashable]]
+    rule: str | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.rule is not None
+
+
+@dataclass
+class _TableSpec:
+    name: str
+    counts: pd.DataFrame
+    qid: np.ndarray  # (R+1, C+1) quantity ids; last row/column are margins
+    row_eqs: list[int]
+    class_rule: bool
+
+
+def _validate_counts(name: str, counts: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    if not isinstance(counts, pd.DataFrame):
+        raise DisclosureError(f"Table {name!r} must be a DataFrame of respondent counts.")
+    if counts.shape[0] == 0 or counts.shape[1] == 0:
+        raise DisclosureError(f"Table {name!r} is empty.")
+    if not counts.index.is_unique or not counts.columns.is_unique:
+        raise DisclosureError(f"Table {name!r} has duplicate row or column labels.")
+    if policy.total_label in counts.index or policy.total_label in counts.columns:
+        raise DisclosureError(
+            f"Table {name!r} already has a {policy.total_label!r} row or column; pass counts "
+            "without margins (they are computed here)."
+        )
+    try:
+        values = counts.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DisclosureError(f"Table {name!r} must hold numbers only.") from exc
+    if np.isnan(values).any():
+        raise DisclosureError(f"Table {name!r} has missing counts; use 0 for empty cells.")
+    if (values < 0).any() or (values != np.round(values)).any():
+        raise DisclosureError(f"Table {name!r} must hold non-negative whole counts.")
+    return pd.DataFrame(values.astype(np.int64), index=counts.index, columns=counts.columns)
+
+
+class _Engine:
+    """Suppression state over one or more related count tables."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        policy: DisclosurePolicy,
+        structural_zeros: Mapping[str, Iterable[tuple[Hashable, Hashable]]],
+        class_rule: Mapping[str, bool],
+    ):
+        self.policy = policy
+        self.q: list[_Quantity] = []
+        self.eqs: list[tuple[list[int], int]] = []
+        self.eqs_of: list[list[int]] = []
+        self.tables: dict[str, _TableSpec] = {}
+        self.keys: dict[int, str] = {}
+        registry: dict[tuple, list[int]] = {}
+
+        def new(value: int, margin: bool, structural: bool, place, key=None) -> int:
+            if key is not None:
+                for qi in registry.get(key, []):
+                    if self.q[qi].value == value:
+                        self.q[qi].places.append(place)
+                        return qi
+            self.q.append(_Quantity(int(value), margin, structural, [place]))
+            qi = len(self.q) - 1
+            if key is not None:
+                registry.setdefault(key, []).append(qi)
+                self.keys[qi] = "|".join(map(str, key)) + f"|#{len(registry[key]) - 1}"
+            return qi
+
+        for name, raw in tables.items():
+            counts = _validate_counts(name, raw, policy)
+            zeros = set()
+            for cell in structural_zeros.get(name, ()):
+                r, c = cell
+                if r not in counts.index or c not in counts.columns:
+                    raise DisclosureError(
+                        f"Table {name!r}: structural zero ({r!r}, {c!r}) is not a cell of the "
+                        "table."
+                    )
+                if counts.loc[r, c] != 0:
+                    raise DisclosureError(
+                        f"Table {name!r}: cell ({r!r}, {c!r}) is declared a structural zero but "
+                        "is not zero."
+                    )
+                zeros.add((r, c))
+            n_rows, n_cols = counts.shape
+            values = counts.to_numpy()
+            qid = np.empty((n_rows + 1, n_cols + 1), dtype=np.int64)
+            tot = policy.total_label
+            rname, cname = counts.index.name, counts.columns.name
+            for i, r in enumerate(counts.index):
+                for j, c in enumerate(counts.columns):
+                    qid[i, j] = new(values[i, j], False, (r, c) in zeros, (name, r, c))
+            for i, r in enumerate(counts.index):
+                struct = all((r, c) in zeros for c in counts.columns)
+                qid[i, n_cols] = new(
+                    values[i].sum(), True, struct, (name, r, tot), ("row", rname, r)
+                )
+            for j, c in enumerate(counts.columns):
+                struct = all((r, c) in zeros for r in counts.index)
+                qid[n_rows, j] = new(
+                    values[:, j].sum(), True, struct, (name, tot, c), ("col", cname, c)
+                )
+            qid[n_rows, n_cols] = new(
+                values.sum(), True, len(zeros) == values.size, (name, tot, tot), ("grand",)
+            )
+            row_eqs = []
+            for i in range(n_rows + 1):
+                row_eqs.append(self._add_eq(list(qid[i, :n_cols]), int(qid[i, n_cols])))
+            for j in range(n_cols + 1):
+                self._add_eq(list(qid[:n_rows, j]), int(qid[n_rows, j]))
+            self.tables[name] = _TableSpec(
+                name, counts, qid, row_eqs[:-1], class_rule.get(name, True) and n_cols >= 2
+            )
+
+    def _add_eq(self, parts: list[int], total: int) -> int:
+        parts = [int(p) for p in parts]
+        self.eqs.append((parts, total))
+        idx = len(self.eqs) - 1
+        while len(self.eqs_of) < len(self.q):
+            self.eqs_of.append([])
+        for m in [*parts, total]:
+            if idx not in self.eqs_of[m]:
+                self.eqs_of[m].append(idx)
+        return idx
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def suppress(self, qi: int, rule: str) -> None:
+        quantity = self.q[qi]
+        if quantity.rule is None or _PRECEDENCE[rule] < _PRECEDENCE[quantity.rule]:
+            quantity.rule = rule
+
+    def disclosive(self, value: int, structural: bool) -> bool:
+        k = self.policy.k_min
+        return 0 < value < k or (value == 0 and self.policy.zeros_are_disclosive and not structural)
+
+    def apply_group_size(self) -> None:
+        small: set[tuple] = set()
+        for spec in self.tables.values():
+            n_cols = spec.counts.shape[1]
+            for i, r in enumerate(spec.counts.index):
+                total = self.q[spec.qid[i, n_cols]]
+                if self.disclosive(total.value, total.structural):
+                    small.add((spec.counts.index.name, r))
+        for spec in self.tables.values():
+            for i, r in enumerate(spec.counts.index):
+                if (spec.counts.index.name, r) in small:
+                    for qi in spec.qid[i, :]:
+                        self.suppress(int(qi), "group_size")
+
+    def apply_primary(self) -> None:
+        for qi, quantity in enumerate(self.q):
+            if self.disclosive(quantity.value, quantity.structural):
+                self.suppress(qi, "primary")
+
+    def apply_class(self) -> None:
+        k = self.policy.k_min
+        for spec in self.tables.values():
+            if not spec.class_rule:
+                continue
+            n_cols = spec.counts.shape[1]
+            for i in range(spec.counts.shape[0]):
+                total = self.q[spec.qid[i, n_cols]]
+                if total.suppressed or total.value < k:
+                    continue
+                cells = [int(x) for x in spec.qid[i, :n_cols]]
+                largest = max(self.q[c].value for c in cells)
+                if total.value - largest < k:
+                    for c in cells:
+                        if not self.q[c].structural:
+                            self.suppress(c, "class")
+
+    # -- complementary suppression -------------------------------------------------------------
+
+    def _cost(self, qi: int) -> tuple:
+        quantity = self.q[qi]
+        lonely = sum(
+            1
+            for e in self.eqs_of[qi]
+            if sum(self.q[m].suppressed for m in [*self.eqs[e][0], self.eqs[e][1]]) == 1
+        )
+        return (quantity.margin, quantity.value, -lonely, qi)
+
+    def _candidates(self, eq: int) -> list[int]:
+        parts, total = self.eqs[eq]
+        return [
+            m
+            for m in [*parts, total]
+            if not self.q[m].suppressed and not self.q[m].structural
+        ]
+
+    def complete_lines(self) -> None:
+        """Every equation (row, column, margin) holds 0 or at least 2 suppressed quantities."""
+        changed = True
+        while changed:
+            changed = False
+            for e, (parts, total) in enumerate(self.eqs):
+                members = [*parts, total]
+                if sum(self.q[m].suppressed for m in members) != 1:
+                    continue
+                candidates = self._candidates(e)
+                if candidates:
+                    self.suppress(min(candidates, key=self._cost), "complementary")
+                    changed = True
+
+    def widen(self, qi: int, avoid: set[int]) -> bool:
+        """Suppress one more quantity next to ``qi``; False when nothing is left to suppress."""
+        eqs = sorted(
+            (e for e in self.eqs_of[qi] if e not in avoid),
+            key=lambda e: sum(self.q[m].suppressed for m in [*self.eqs[e][0], self.eqs[e][1]]),
+        ) + [e for e in self.eqs_of[qi] if e in avoid]
+        for e in eqs:
+            candidates = self._candidates(e)
+            if candidates:
+                self.suppress(min(candidates, key=self._cost), "complementary")
+                return True
+        rest = [m for m, q in enumerate(self.q) if not q.suppressed and not q.structural]
+        if rest:
+            self.suppress(min(rest, key=self._cost), "complementary")
+            return True
+        return False
+
+    def locate(self, table: str, row: str, column: str) -> int:
+        spec = self.tables[table]
+        n_rows, n_cols = spec.counts.shape
+        rows = [str(r) for r in spec.counts.index] + [self.policy.total_label]
+        cols = [str(c) for c in spec.counts.columns] + [self.policy.total_label]
+        return int(spec.qid[rows.index(row), cols.index(column)])
+
+    def run(self) -> None:
+        self.apply_group_size()
+        self.apply_primary()
+        self.apply_class()
+        for _ in range(10 * len(self.q) + 10):
+            self.complete_lines()
+            problems = audit_recoverability(self.build(), check_consistency=False)
+            if not problems:
+                return
+            touched: set[int] = set()
+            progress = False
+            for problem in problems:
+                qi = self.locate(problem.table, problem.row, problem.column)
+                if touched & set(self.eqs_of[qi]):
+                    continue
+                avoid = set()
+                if problem.kind == "class":
+                    spec = self.tables[problem.table]
+                    avoid = set(spec.row_eqs)
+                progress |= self.widen(qi, avoid)
+                touched.update(self.eqs_of[qi])
+            if not progress:
+                break
+        raise DisclosureError(
+            "Complementary suppression did not reach a safe pattern; collapse categories or "
+            "subgroups (R-SDC-03) before publishing these tables."
+        )
+
+    # -- output --------------------------------------------------------------------------------
+
+    def build(self) -> dict[str, ProtectedTable]:
+        out = {}
+        tot = self.policy.total_label
+        marker = self.policy.count_marker
+        for name, spec in self.tables.items():
+            counts = spec.counts
+            index = pd.Index([*counts.index, tot], name=counts.index.name)
+            columns = pd.Index([*counts.columns, tot], name=counts.columns.name)
+            n_rows, n_cols = spec.qid.shape
+            sup = np.zeros((n_rows, n_cols), dtype=bool)
+            struct = np.zeros((n_rows, n_cols), dtype=bool)
+            num = np.full((n_rows, n_cols), np.nan)
+            disp = np.empty((n_rows, n_cols), dtype=object)
+            keys = {}
+            for i in range(n_rows):
+                for j in range(n_cols):
+                    qi = int(spec.qid[i, j])
+                    quantity = self.q[qi]
+                    sup[i, j] = quantity.suppressed
+                    struct[i, j] = quantity.structural and not quantity.margin
+                    if not quantity.suppressed:
+                        num[i, j] = quantity.value
+                    disp[i, j] = marker if quantity.suppressed else str(quantity.value)
+                    if quantity.margin:
+                        keys[(index[i], columns[j])] = self.keys[qi]
+            out[name] = ProtectedTable(
+                name=name,
+                display=pd.DataFrame(disp, index=index, columns=columns),
+                suppressed=pd.DataFrame(sup, index=index, columns=columns),
+                numeric=pd.DataFrame(num, index=index, columns=columns),
+                kind="frequency",
+                k_min=self.policy.k_min,
+                structural=pd.DataFrame(struct, index=index, columns=columns),
+                margin_keys=keys,
+                class_rule=spec.class_rule,
+            )
+        return out
+
+    def log_to(self, log: SdcLog) -> None:
+        seen = set()
+        for spec in self.tables.values():
+            for qi in spec.qid.ravel():
+                qi = int(qi)
+                quantity = self.q[qi]
+                if quantity.suppressed:
+                    for place in quantity.places:
+                        if place[0] == spec.name and (qi, place) not in seen:
+                            seen.add((qi, place))
+                            log.add(*place, quantity.rule, self.policy.k_min)
+
+
+def protect_related_tables(
+    tables: Mapping[str, pd.DataFrame],
+    policy: DisclosurePolicy | None = None,
+    log: SdcLog | None = None,
+    *,
+    structural_zeros: Mapping[str, Iterable[tuple[Hashable, Hashable]]] | None = None,
+    class_rule: bool | Mapping[str, bool] = True,
+) -> dict[str, ProtectedTable]:
+    """Protect the count tables of one report together, so their suppressions agree (R-SDC-05).
+
+    Each table is a contingency table of respondent counts without margins: rows are subgroups
+    (e.g. countries), columns are categories (answers, genders). Margins are computed here from
+    the unsuppressed counts. Tables are linked through shared margins: a row total is shared by
+    tables whose index has the same name and label and whose totals are equal (a country's size
+    in the country × gender table and the country × answer table), likewise column totals by the
+    columns' name, and grand totals when equal. The rules, in order:
+
+    1. **group size** (R-SDC-04): a subgroup with fewer than ``k_min`` members (or none, when
+       zeros are disclosive) has its whole row, size included, suppressed, in every table with the
+       same row axis;
+    2. **primary** (R-SDC-01): every count, margin included, with ``0 < n < k_min``, and zeros
+       unless structural or ``zeros_are_disclosive`` is false;
+    3. **class** (R-SDC-06): a row whose size ``N`` is published and where ``N - max < k_min``
+       (all, or all but fewer than ``k_min``, in one category) has all its cells suppressed. The
+       margin row (the whole cohort) is exempt: it is not a subgroup;
+    4. **complementary** (R-SDC-05): every row, column and margin line holds no suppressed cell or
+       at least two (the next-smallest cell is added, interior cells before margins), then
+       :func:`audit_recoverability` runs over all tables and, for every cell it can still work
+       out, one more neighbouring cell is suppressed; repeated until the audit is clean.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Table name → counts.
+    policy : DisclosurePolicy, optional
+        Defaults to ``DisclosurePolicy()``.
+    log : SdcLog, optional
+        Receives one entry per suppressed cell.
+    structural_zeros : mapping of str to iterable of (row, column), optional
+        Cells that are zero by construction (published as 0 and never suppressed).
+    class_rule : bool or mapping of str to bool
+        Apply the class rule (to every table, or per table name). Tables with one column never
+        get it.
+
+    Returns
+    -------
+    dict of str to ProtectedTable
+
+    Raises
+    ------
+    DisclosureError
+        If a table is not a table of non-negative whole counts, or no safe pattern exists.
+
+    Examples
+    --------
+    >>> by_gender = pd.DataFrame({"women": [5, 3, 6], "men": [6, 9, 1]},
+    ...                          index=pd.Index(["KZ", "KG", "TJ"], name="country"))
+    >>> participants = pd.DataFrame({"participants": [11, 12, 7]}, index=by_gender.index)
+    >>> log = SdcLog()
+    >>> out = protect_related_tables({"gender": by_gender, "participants": participants},
+    ...                              log=log)
+    >>> out["gender"].display
+                women men Total
+    country
+    KZ              5   6    11
+    KG             <5  <5    12
+    TJ             <5  <5     7
+    Total          14  16    30
+    >>> sorted(set(log.to_frame()["rule"]))
+    ['class', 'primary']
+    >>> audit_recoverability(out)
+    []
+    """
+    policy = policy or DisclosurePolicy()
+    if not tables:
+        raise DisclosureError("No tables to protect.")
+    names = list(tables)
+    if len(set(names)) != len(names):
+        raise DisclosureError("Table names must be unique.")
+    rules = (
+        {name: bool(class_rule) for name in names}
+        if isinstance(class_rule, bool)
+        else {name: bool(class_rule.get(name, True)) for name in names}
+    )
+    engine = _Engine(tables, policy, structural_zeros or {}, rules)
+    engine.run()
+    if log is not None:
+        engine.log_to(log)
+    return engine.build()
+
+
+def protect_frequency_table(
+    counts: pd.DataFrame,
+    policy: DisclosurePolicy | None = None,
+    log: SdcLog | None = None,
+    name: str = "table",
+    *,
+    structural_zeros: Iterable[tuple[Hashable, Hashable]] = (),
+    class_rule: bool = True,
+) -> ProtectedTable:
+    """Protect one contingency table of respondent counts (see :func:`protect_related_tables`).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Rows = subgroups (e.g. country), columns = categories (e.g. collapsed answers); whole
+        counts, no margins (they are added here).
+    policy : DisclosurePolicy, optional
+        Defaults to ``DisclosurePolicy()``.
+    log : SdcLog, optional
+        Receives one entry per suppressed cell.
+    name : str
+        Table name for the log.
+    structural_zeros : iterable of (row, column)
+        Cells that are zero by construction.
+    class_rule : bool
+        Whether to apply the class-disclosure rule to the rows.
+
+    Returns
+    -------
+    ProtectedTable
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame(
+    ...     {"disagree": [2, 5, 1], "neutral": [5, 6, 0], "agree": [8, 7, 5]},
+    ...     index=pd.Index(["KZ", "KG", "other"], name="country"))
+    >>> table = protect_frequency_table(counts, name="q1")
+    >>> table.display
+            disagree neutral agree Total
+    country
+    KZ            <5      <5     8    15
+    KG            <5       6    <5    18
+    other         <5      <5    <5     6
+    Total          8      11    20    39
+    >>> table.numeric.loc["KZ", "agree"], table.suppressed.loc["KZ", "disagree"]
+    (np.float64(8.0), np.True_)
+    """
+    name = str(name)
+    return protect_related_tables(
+        {name: counts},
+        policy,
+        log,
+        structural_zeros={name: list(structural_zeros)},
+        class_rule=class_rule,
+    )[name]
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics tables (means, percentages, changes)
+# --------------------------------------------------------------------------------------------
+
+
+def _protect_shares(
+    row: Hashable,
+    group: list[str],
+    pcts: list[float],
+    n_row: int,
+    policy: DisclosurePolicy,
+    class_rule: bool,
+    unreliable: bool,
+    display: pd.DataFrame,
+    numeric: pd.DataFrame,
+    suppressed: pd.DataFrame,
+    entries: list[tuple[Hashable, str, str, int]],
+    formats: Mapping[str, str],
+) -> bool:
+    """Apply the count rules to the shares of one distribution in one row; True if flagged."""
+    k = policy.k_min
+
+    def disclosive(x: int) -> bool:
+        return 0 < x < k or (x == 0 and policy.zeros_are_disclosive)
+
+    flagged = False
+    xs = [int(round(float(p) * n_row / 100)) for p in pcts]
+    rule: dict[str, str] = {}
+    for c, x in zip(group, xs, strict=True):
+        if disclosive(x) or (len(group) == 1 and disclosive(n_row - x)):
+            rule[c] = "primary"
+    if class_rule and len(group) >= 2 and n_row - max(xs) < k:
+        for c in group:
+            rule.setdefault(c, "class")
+    if len(group) >= 2 and len(rule) == 1:
+        rest = sorted((x, c) for c, x in zip(group, xs, strict=True) if c not in rule)
+        rule[rest[0][1]] = "complementary"
+    for c, x, p in zip(group, xs, pcts, strict=True):
+        if c in rule:
+            display.loc[row, c] = _DASH
+            suppressed.loc[row, c] = True
+            numeric.loc[row, c] = np.nan
+            entries.append((row, c, rule[c], k))
+        elif unreliable:
+            display.loc[row, c] = f"{float(p):.0f}% ({x} of {n_row})"
+            entries.append((row, c, "reliability", policy.reliability_n))
+            flagged = True
+        else:
+            display.loc[row, c] = formats.get(c, "{:.1f}%").format(float(p))
+    return flagged
+
+
+def protect_statistics_table(
+    frame: pd.DataFrame,
+    n_column: str,
+    value_columns: Sequence[str],
+    policy: DisclosurePolicy | None = None,
+    log: SdcLog | None = None,
+    name: str = "table",
+    *,
+    percent_groups: Sequence[Sequence[str]] = (),
+    class_rule: bool = True,
+    formats: Mapping[str, str] | None = None,
+    flag_column: str = "reliability",
+) -> ProtectedTable:
+    """Protect a table of means, changes or percentages that carries an ``n`` per row.
+
+    - A row whose ``n`` is below ``k_min`` shows ``"–"`` in every value and percentage column,
+      and its ``n`` as ``"<5"`` (R-SDC-01/02, rule ``group_size``).
+    - Percentages are checked as counts: each group in ``percent_groups`` lists percentage columns
+      (0–100) of one distribution over the row's ``n`` (a single column is a yes/no share). The
+      counts behind them, ``round(p * n / 100)``, get the frequency-table rules within the row:
+      primary (a count, or for a single column the count or its complement, under ``k_min``),
+      class (all but fewer than ``k_min`` in one category, if ``class_rule``) and complementary
+      (a group never has exactly one suppressed share). Otherwise "67% of 6" would give away the
+      4 that a frequency table hides.
+    - A published percentage whose ``n`` is below ``reliability_n`` shows as ``"67% (4 of 6)"``
+      without decimals, and the row's ``flag_column`` reads ``"n < 30"`` (R-SDC-08).
+
+    Means at the very end of a scale reveal every answer (a mean of 1.0 means everyone chose 1);
+    such class disclosure through means is not detected here.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per item, scale or subgroup.
+    n_column : str
+        Column with the number of respondents each row rests on.
+    value_columns : sequence of str
+        Means, changes, test statistics, confidence limits: shown as ``"–"`` when ``n < k_min``.
+    policy : DisclosurePolicy, optional
+        Defaults to ``DisclosurePolicy()``.
+    log : SdcLog, optional
+        Receives suppressed cells and reliability flags.
+    name : str
+        Table name for the log.
+    percent_groups : sequence of sequence of str
+        Percentage columns, grouped by distribution.
+    class_rule : bool
+        Apply the class rule to percentage groups. Turn it off for whole-cohort rows, where it
+        would hide the headline result.
+    formats : mapping of str to str, optional
+        :meth:`str.format` patterns per value column (default ``"{:.2f}"``; percentages
+        ``"{:.1f}%"``).
+    flag_column : str
+        Name of the reliability flag column added when any percentage columns are given.
+
+    Returns
+    -------
+    ProtectedTable
+        ``display`` holds text (the flag column included), ``numeric`` the published numbers
+        with NaN for suppressed cells (the flag column as booleans), ``suppressed`` the mask.
+
+    Examples
+    --------
+    >>> stats = pd.DataFrame({"n": [12, 3, 40, 14], "mean_change": [0.8, 1.5, 0.4, 0.1],
+    ...                       "pct_agree": [58.3, 100.0, 60.0, 85.7]},
+    ...                      index=["KZ", "TM", "all", "KG"])
+    >>> t = protect_statistics_table(stats, "n", ["mean_change"],
+    ...                              percent_groups=[["pct_agree"]])
+    >>> t.display
+          n mean_change      pct_agree reliability
+    KZ   12        0.80  58% (7 of 12)      n < 30
+    TM   <5           –              –
+    all  40        0.40          60.0%
+    KG   14        0.10              –
+
+    Here 86% of 14 would show that 2 of the 14 did not agree, so it is suppressed.
+    """
+    policy = policy or DisclosurePolicy()
+    k = policy.k_min
+    formats = dict(formats or {})
+    pct_cols = [c for group in percent_groups for c in group]
+    for col in [n_column, *value_columns, *pct_cols]:
+        if col not in frame.columns:
+            raise DisclosureError(f"Table {name!r} has no column {col!r}.")
+    if len(set(pct_cols)) != len(pct_cols) or set(pct_cols) & set(value_columns):
+        raise DisclosureError(f"Table {name!r}: a percentage column is listed twice.")
+    if not frame.index.is_unique:
+        raise DisclosureError(f"Table {name!r} has duplicate row labels.")
+    n = pd.to_numeric(frame[n_column], errors="coerce")
+    numeric_cols = [n_column, *value_columns, *pct_cols]
+    if n.isna().any() or (n < 0).any() or (n != n.round()).any():
+        raise DisclosureError(f"Table {name!r}: column {n_column!r} must hold whole counts.")
+    for col in pct_cols:
+        p = pd.to_numeric(frame[col], errors="coerce")
+        if ((p < 0) | (p > 100)).any():
+            raise DisclosureError(f"Table {name!r}: column {col!r} must hold percentages 0-100.")
+
+    columns = [c for c in frame.columns]
+    if pct_cols:
+        if flag_column in frame.columns:
+            raise DisclosureError(f"Table {name!r} already has a column {flag_column!r}.")
+        columns.append(flag_column)
+    display = pd.DataFrame("", index=frame.index, columns=columns, dtype=object)
+    numeric = frame.copy()
+    for col in numeric_cols:
+        numeric[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    if pct_cols:
+        numeric[flag_column] = False
+    suppressed = pd.DataFrame(False, index=frame.index, columns=columns)
+    entries: list[tuple[Hashable, str, str, int]] = []
+
+    for row in frame.index:
+        n_row = int(n[row])
+        small = n_row < k
+        for col in frame.columns:
+            if col not in (n_column, *value_columns, *pct_cols):
+                display.loc[row, col] = "" if _is_missing(frame.loc[row, col]) else str(
+                    frame.loc[row, col]
+                )
+        if small:
+            display.loc[row, n_column] = display_count(n_row, k, policy.zeros_are_disclosive)
+            suppressed.loc[row, n_column] = display.loc[row, n_column] != str(n_row)
+            numeric.loc[row, n_column] = np.nan if suppressed.loc[row, n_column] else n_row
+            if suppressed.loc[row, n_column]:
+                entries.append((row, n_column, "group_size", k))
+            for col in [*value_columns, *pct_cols]:
+                display.loc[row, col] = _DASH
+                suppressed.loc[row, col] = True
+                numeric.loc[row, col] = np.nan
+                entries.append((row, col, "group_size", k))
+            continue
+        display.loc[row, n_column] = str(n_row)
+        for col in value_columns:
+            x = frame.loc[row, col]
+            display.loc[row, col] = display_value(x, n_row, k, formats.get(col, "{:.2f}"))
+        unreliable = n_row < policy.reliability_n
+        flagged = False
+        for group in percent_groups:
+            group = list(group)
+            pcts = [pd.to_numeric(frame.loc[row, c], errors="coerce") for c in group]
+            missing = [c for c, p in zip(group, pcts, strict=True) if _is_missing(p)]
+            for c in missing:
+                display.loc[row, c] = _DASH
+            if missing:
+                # A share that was not computed hides nothing; check the others one by one.
+                keep = [(c, p) for c, p in zip(group, pcts, strict=True) if c not in missing]
+                singles = [[c] for c, _ in keep]
+                pairs = [[(c, p)] for c, p in keep]
+            else:
+                singles = [group]
+                pairs = [list(zip(group, pcts, strict=True))]
+            for sub, subpairs in zip(singles, pairs, strict=True):
+                flagged |= _protect_shares(
+                    row, sub, [p for _, p in subpairs], n_row, policy, class_rule, unreliable,
+                    display, numeric, suppressed, entries, formats,
+                )
+        if pct_cols and flagged:
+            display.loc[row, flag_column] = f"n < {policy.reliability_n}"
+            numeric.loc[row, flag_column] = True
+    if log is not None:
+        for row, col, rule_name, threshold in entries:
+            log.add(name, row, col, rule_name, threshold)
+    return ProtectedTable(
+        name=str(name),
+        display=display,
+        suppressed=suppressed,
+        numeric=numeric,
+        kind="statistics",
+        k_min=k,
+        class_rule=class_rule,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Audit: can a suppressed cell be worked out from what is published?
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_bounds(
+    a_eq: np.ndarray, b_eq: np.ndarray, n_vars: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Min and max of every variable over ``{x >= 0, a_eq x = b_eq}``; None when infeasible."""
+    lows = np.zeros(n_vars)
+    highs = np.full(n_vars, np.inf)
+    if a_eq.shape[0] == 0:
+        return lows, highs
+    for j in range(n_vars):
+        c = np.zeros(n_vars)
+        c[j] = 1.0
+        res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if res.status == 2:
+            return None
+        lows[j] = res.fun if res.status == 0 else 0.0
+        res = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if res.status == 0:
+            highs[j] = -res.fun
+    # The constraint matrices of linked count tables are (near) totally unimodular, so the
+    # bounds are integers up to rounding noise.
+    lows = np.ceil(lows - 1e-6)
+    highs = np.where(np.isfinite(highs), np.floor(highs + 1e-6), np.inf)
+    return lows, highs
+
+
+def audit_recoverability(
+    tables: Mapping[str, ProtectedTable] | Iterable[ProtectedTable],
+    min_interval_width: int = 1,
+    *,
+    check_consistency: bool = True,
+) -> list[RecoveryProblem]:
+    """Try to work out every suppressed cell from the published numbers of a report.
+
+    An independent check of frequency tables after protection, used as the test oracle and as a
+    last gate before publishing. It takes only what a reader sees: the published counts and
+    margins of every table (margins with the same ``margin_keys`` key are one quantity across
+    tables), plus non-negativity. For each suppressed cell it computes, by linear programming, the
+    smallest and largest value consistent with all of that, and reports:
+
+    - ``"recovered"``: the interval is narrower than ``min_interval_width`` (exact recovery for
+      the default 1);
+    - ``"class"``: in a subgroup row of published size ``N`` (tables with the class rule), some
+      category provably holds more than ``N - k_min`` people.
+
+    Statistics tables are skipped (they have no margins to combine).
+
+    Parameters
+    ----------
+    tables : mapping or iterable of ProtectedTable
+        All published frequency tables of one report.
+    min_interval_width : int
+        See above.
+    check_consistency : bool
+        Also report published margins that do not add up (kind ``"inconsistent"``).
+
+    Returns
+    -------
+    list of RecoveryProblem
+        Empty when nothing can be recovered.
+
+    Examples
+    --------
+    >>> published = pd.DataFrame({"yes": [7.0, np.nan, 12.0], "no": [6.0, 8.0, 14.0],
+    ...                           "Total": [13.0, 13.0, 26.0]}, index=["A", "B", "Total"])
+    >>> table = ProtectedTable("t", published.astype(str), published.isna(), published,
+    ...                        "frequency", 5)
+    >>> [str(p) for p in audit_recoverability([table])]
+    ["In table 't', row 'B', column 'yes', the suppressed cell can be worked out from the published numbers."]
+    """  # noqa: E501
+    if isinstance(tables, Mapping):
+        tables = list(tables.values())
+    tables = [t for t in tables if t.kind == "frequency"]
+    values: list[float] = []  # NaN = unknown
+    labels: list[tuple[str, str, str]] = []
+    by_key: dict[str, int] = {}
+    grids: list[tuple[ProtectedTable, np.ndarray]] = []
+    for table in tables:
+        num = table.numeric.to_numpy(dtype=float)
+        n_rows, n_cols = num.shape
+        ids = np.empty((n_rows, n_cols), dtype=np.int64)
+        for i, r in enumerate(table.numeric.index):
+            for j, c in enumerate(table.numeric.columns):
+                margin = i == n_rows - 1 or j == n_cols - 1
+                key = table.margin_keys.get((r, c)) if margin else None
+                if key is not None and key in by_key:
+                    ids[i, j] = by_key[key]
+                    known = values[ids[i, j]]
+                    if not math.isnan(num[i, j]) and math.isnan(known):
+                        values[ids[i, j]] = num[i, j]
+                    continue
+                values.append(num[i, j])
+                labels.append((table.name, str(r), str(c)))
+                ids[i, j] = len(values) - 1
+                if key is not None:
+                    by_key[key] = ids[i, j]
+        grids.append((table, ids))
+
+    equations: list[tuple[list[int], int]] = []
+    for _table, ids in grids:
+        n_rows, n_cols = ids.shape
+        for i in range(n_rows):
+            equations.append(([int(x) for x in ids[i, : n_cols - 1]], int(ids[i, n_cols - 1])))
+        for j in range(n_cols):
+            equations.append(([int(x) for x in ids[: n_rows - 1, j]], int(ids[n_rows - 1, j])))
+
+    unknown = [q for q, v in enumerate(values) if math.isnan(v)]
+    col_of = {q: j for j, q in enumerate(unknown)}
+    rows, rhs = [], []
+    problems: list[RecoveryProblem] = []
+    for parts, total in equations:
+        coef = np.zeros(len(unknown))
+        b = 0.0
+        for q, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
+            if q in col_of:
+                coef[col_of[q]] += sign
+            else:
+                b -= sign * values[q]
+        if np.any(coef != 0):
+            rows.append(coef)
+            rhs.append(b)
+        elif check_consistency and abs(b) > 1e-6:
+            problems.append(RecoveryProblem(*labels[total], "inconsistent"))
+    a_eq = np.array(rows).reshape(len(rows), len(unknown))
+    solved = _solve_bounds(a_eq, np.array(rhs), len(unknown))
+    if solved is None:
+        if check_consistency:
+            problems.append(RecoveryProblem(tables[0].name, "", "", "inconsistent"))
+        return problems
+    lows, highs = solved
+    low_of = {q: lows[col_of[q]] for q in unknown}
+    high_of = {q: highs[col_of[q]] for q in unknown}
+    for q in unknown:
+        if high_of[q] - low_of[q] < min_interval_width:
+            problems.append(RecoveryProblem(*labels[q], "recovered", low_of[q], high_of[q]))
+
+    flagged = {(p.table, p.row, p.column) for p in problems}
+    for table, ids in grids:
+        if not table.class_rule or ids.shape[1] < 3:
+            continue
+        n_rows, n_cols = ids.shape
+        for i in range(n_rows - 1):
+            total = values[ids[i, n_cols - 1]]
+            if math.isnan(total) or total < table.k_min:
+                continue
+            for j in range(n_cols - 1):
+                q = int(ids[i, j])
+                low = values[q] if not math.isnan(values[q]) else low_of[q]
+                if total - low < table.k_min and labels[q] not in flagged:
+                    high = values[q] if not math.isnan(values[q]) else high_of[q]
+                    problems.append(RecoveryProblem(*labels[q], "class", low, high))
+                    flagged.add(labels[q])
+    return problems

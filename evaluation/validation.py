@@ -1,0 +1,265 @@
+"""Validation that loses nothing: every row read ends in exactly one place.
+
+A row of an export ends up
+
+- in the **clean** data, or
+- in the **quarantine** (``reports/<id>/ingest/quarantine.csv``: file, row number, column and
+  reason; never a value), or
+- among the rows **removed** for a stated reason (blank row, not approved in KoboToolbox,
+  rejected in ODK Central, incomplete submission, duplicate submission id, identical answers,
+  the same participant twice in the wave).
+
+:class:`WaveValidation` checks ``read = kept + quarantined + removed`` before anyone can use it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.errors import EvaluationError, UnmappedValuesError
+
+__all__ = [
+    "QuarantineEntry",
+    "WaveValidation",
+    "validate_wave",
+    "remove_repeat_participants",
+    "REMOVAL_REASONS",
+]
+
+REMOVAL_REASONS = {
+    "blank": "blank row",
+    "not_approved": "marked not approved in KoboToolbox",
+    "rejected": "rejected in ODK Central review",
+    "incomplete": "incomplete submission (not finished)",
+    "duplicate_id": "duplicate submission id",
+    "identical": "identical answers to an earlier submission (resent)",
+    "repeat_participant": "same participant twice in this wave (kept the most complete, "
+    "then the latest)",
+}
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """One quarantined row: where it is and why. Never the value."""
+
+    source_file: str
+    row: int
+    column: str | None
+    reason: str
+
+
+@dataclass
+class WaveValidation:
+    """The outcome of validating one wave's export."""
+
+    wave: str
+    source_file: str
+    rows_read: int
+    clean: pd.DataFrame
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
+    removed: Counter = field(default_factory=Counter)
+
+    @property
+    def kept(self) -> int:
+        """Rows in the clean data."""
+        return len(self.clean)
+
+    @property
+    def quarantined(self) -> int:
+        """Rows in the quarantine (a row with several problems counts once)."""
+        return len({q.row for q in self.quarantine})
+
+    @property
+    def removed_total(self) -> int:
+        """Rows removed, over all reasons."""
+        return sum(self.removed.values())
+
+    def check_accounting(self) -> None:
+        """Raise if ``read = kept + quarantined + removed`` does not hold."""
+        total = self.kept + self.quarantined + self.removed_total
+        if total != self.rows_read:
+            raise EvaluationError(
+                f"Row accounting failed for {self.source_file}: read {self.rows_read}, "
+                f"but kept {self.kept} + quarantined {self.quarantined} + removed "
+                f"{self.removed_total} = {total}."
+            )
+
+    def summary(self) -> dict:
+        """Counts for the ingest report."""
+        return {
+            "wave": self.wave,
+            "file": self.source_file,
+            "rows_read": self.rows_read,
+            "kept": self.kept,
+            "quarantined": self.quarantined,
+            "removed": self.removed_total,
+            "removed_by_reason": {REMOVAL_REASONS.get(k, k): v for k, v in
+                                  sorted(self.removed.items())},
+            "accounting_holds": self.kept + self.quarantined + self.removed_total
+            == self.rows_read,
+        }
+
+
+def validate_wave(
+    read,
+    wave: str,
+    source_file: str | Path,
+    workshop_id: str | None,
+    unmapped_policy: str = "quarantine",
+    answer_columns: Sequence[str] | None = None,
+) -> WaveValidation:
+    """Split a read wave into clean rows, quarantined rows and removed rows.
+
+    Parameters
+    ----------
+    read : WaveRead
+        The output of :func:`evaluation.readers.read_wave`: ``answers`` and ``meta`` aligned
+        row by row, ``row_problems``, ``malformed_rows``, ``blank_rows``, ``unmapped``.
+    wave : str
+    source_file : str or Path
+        The export; only its name is recorded.
+    workshop_id : str or None
+        Rows whose hidden ``workshop_id`` names another workshop are quarantined.
+    unmapped_policy : {"quarantine", "stop"}
+        With ``"stop"``, unmapped answer values raise :class:`UnmappedValuesError` listing each
+        distinct value with its count and column.
+    answer_columns : sequence of str, optional
+        Columns compared to find identical resent submissions (default: all answer columns).
+
+    Returns
+    -------
+    WaveValidation
+        ``clean`` holds the answers plus the meta columns, indexed by ``record_id``
+        (``<wave>-<file row>``).
+    """
+    source = Path(source_file).name
+    answers: pd.DataFrame = read.answers.reset_index(drop=True)
+    meta: pd.DataFrame = read.meta.reset_index(drop=True)
+    rows = meta["source_row"].astype(int).tolist()
+    quarantine: list[QuarantineEntry] = []
+    removed: Counter = Counter()
+
+    malformed = list(getattr(read, "malformed_rows", []) or [])
+    for row, reason in malformed:
+        quarantine.append(QuarantineEntry(source, int(row), None, str(reason)))
+    blank = int(getattr(read, "blank_rows", 0) or 0)
+    if blank:
+        removed["blank"] += blank
+
+    if read.unmapped and unmapped_policy == "stop":
+        raise UnmappedValuesError(
+            source, [(col, val, int(n)) for col, val, n, *_ in read.unmapped]
+        )
+    problem_rows: dict[int, list[tuple[str | None, str]]] = {}
+    for row, column, reason in read.row_problems:
+        problem_rows.setdefault(int(row), []).append((column, reason))
+
+    keep = pd.Series(True, index=answers.index)
+    cols = list(answer_columns) if answer_columns is not None else list(answers.columns)
+    cols = [c for c in cols if c in answers.columns]
+
+    review = meta.get("review_state", pd.Series(None, index=meta.index))
+    complete = meta.get("complete", pd.Series(True, index=meta.index))
+    wsid = meta.get("workshop_id", pd.Series(None, index=meta.index))
+    for i, row in enumerate(rows):
+        state = review.iloc[i]
+        if state == "not_approved":
+            removed["not_approved"] += 1
+            keep.iloc[i] = False
+        elif state == "rejected":
+            removed["rejected"] += 1
+            keep.iloc[i] = False
+        elif complete.iloc[i] is False or complete.iloc[i] == False:  # noqa: E712
+            removed["incomplete"] += 1
+            keep.iloc[i] = False
+        elif row in problem_rows:
+            for column, reason in problem_rows[row]:
+                quarantine.append(QuarantineEntry(source, row, column, reason))
+            keep.iloc[i] = False
+        elif workshop_id and isinstance(wsid.iloc[i], str) and wsid.iloc[i].strip() and \
+                wsid.iloc[i].strip() not in (workshop_id, "unspecified"):
+            quarantine.append(QuarantineEntry(
+                source, row, "workshop_id", "the submission belongs to another workshop"))
+            keep.iloc[i] = False
+        elif cols and answers.loc[i, cols].isna().all():
+            quarantine.append(QuarantineEntry(source, row, None, "the submission has no answers"))
+            keep.iloc[i] = False
+
+    # duplicates among the rows still kept: same submission id, then identical answers
+    sub_ids = meta.get("submission_id", pd.Series(None, index=meta.index))
+    seen_ids: set[str] = set()
+    seen_answers: set[tuple] = set()
+    for i in answers.index[keep]:
+        sid = sub_ids.iloc[i]
+        if isinstance(sid, str) and sid:
+            if sid in seen_ids:
+                removed["duplicate_id"] += 1
+                keep.iloc[i] = False
+                continue
+            seen_ids.add(sid)
+        signature = tuple("\0" if pd.isna(v) else str(v) for v in answers.loc[i, cols])
+        if signature in seen_answers:
+            removed["identical"] += 1
+            keep.iloc[i] = False
+            continue
+        seen_answers.add(signature)
+
+    clean = pd.concat([answers[keep], meta[keep]], axis=1)
+    clean.index = [f"{wave}-{r}" for r in meta.loc[keep, "source_row"].astype(int)]
+    clean.index.name = "record_id"
+    result = WaveValidation(
+        wave=wave,
+        source_file=source,
+        rows_read=len(answers) + len(malformed) + blank,
+        clean=clean,
+        quarantine=sorted(quarantine, key=lambda q: (q.row, q.column or "")),
+        removed=removed,
+    )
+    result.check_accounting()
+    return result
+
+
+def remove_repeat_participants(
+    validation: WaveValidation,
+    participant_column: str,
+    profile_columns: Iterable[str],
+    answer_columns: Sequence[str],
+) -> pd.Index:
+    """Resolve the same participant appearing twice in one wave.
+
+    Two submissions with the same pseudonymous participant code **and** the same profile
+    (country, gender, sector) are one person answering twice: the most complete submission is
+    kept, then the latest; the other is removed and counted. Submissions that share a code but
+    differ in profile are two people whose codes collide; both stay (the matching step keeps
+    them out of paired analysis).
+
+    Returns the index of the removed records; ``validation`` is updated in place.
+    """
+    clean = validation.clean
+    if participant_column not in clean.columns or clean.empty:
+        return pd.Index([])
+    profile = [c for c in profile_columns if c in clean.columns]
+    answered = clean[[c for c in answer_columns if c in clean.columns]].notna().sum(axis=1)
+    when = pd.to_datetime(clean.get("submitted_at"), errors="coerce", utc=True) \
+        if "submitted_at" in clean.columns else pd.Series(pd.NaT, index=clean.index)
+    order = pd.DataFrame({"answered": answered, "when": when,
+                          "row": range(len(clean))}, index=clean.index)
+    drop: list[str] = []
+    keyed = clean[clean[participant_column].notna()]
+    for _, group in keyed.groupby([participant_column, *profile], dropna=False, sort=True):
+        if len(group) < 2:
+            continue
+        ranked = order.loc[group.index].sort_values(
+            ["answered", "when", "row"], ascending=[False, False, False], na_position="last"
+        )
+        drop.extend(ranked.index[1:])
+    if drop:
+        validation.clean = clean.drop(index=drop)
+        validation.removed["repeat_participant"] += len(drop)
+        validation.check_accounting()
+    return pd.Index(drop)

@@ -20,10 +20,11 @@ The exports follow the dialects of ``survey-tools-and-donor-reports.md`` §3: Ko
 ODK Central CSV (``,``, ``-`` group paths, split select-multiple columns, ``SubmissionDate`` ...
 ``FormVersion``) and a plain "generic" CSV or XLSX with item ids as headers.
 
-Regenerating with the same seed gives byte-identical files: every random draw comes from one
-seeded :class:`numpy.random.Generator` per workshop, no clock is read, CSV files are written with
-explicit delimiters, quoting and line endings, and XLSX files go through
-:func:`evaluation.xlsx.write_workbook`.
+Regenerating with the same seed gives byte-identical files: every random draw is derived from
+the uniform doubles of one seeded NumPy ``Generator`` (PCG64) per workshop, so the files do not
+change with NumPy's sampling algorithms; no clock is read; CSV files are written with explicit
+delimiters, quoting, encodings and line endings; XLSX files go through
+:func:`evaluation.xlsx.write_workbook` (fixed timestamps).
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ class WaveExport:
     dialect: str
     encoding: str = "utf-8"
     delimiter: str = ","
+
+    def __post_init__(self) -> None:
+        if self.dialect not in _DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(_DIALECTS)}, "
+                             f"not {self.dialect!r}")
 
     @property
     def source(self) -> str:
@@ -486,13 +492,69 @@ class _WaveFacts:
 # ---- small helpers ------------------------------------------------------------------------
 
 
-def _uid(rng: np.random.Generator) -> str:
-    return str(uuid.UUID(bytes=rng.bytes(16), version=4))
+class _Random:
+    """Seeded draws built only on ``Generator.random()`` of NumPy's PCG64 generator.
 
+    NumPy keeps the bit stream of PCG64 and of ``random()`` stable, but not necessarily the
+    algorithms behind ``normal``, ``poisson`` or ``choice``; deriving every draw from uniform
+    doubles here keeps the demo files byte-identical across NumPy versions.
+    """
 
-def _token(rng: np.random.Generator, n: int) -> str:
-    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), n))
+    def __init__(self, *entropy: int) -> None:
+        self._gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(entropy))))
+
+    def random(self) -> float:
+        """A uniform double in [0, 1)."""
+        return float(self._gen.random())
+
+    def integers(self, low: int, high: int) -> int:
+        """A uniform integer in [low, high)."""
+        return low + min(high - low - 1, int(self.random() * (high - low)))
+
+    def normal(self, mean: float = 0.0, sd: float = 1.0) -> float:
+        """A normal draw (Box-Muller)."""
+        u1, u2 = 1.0 - self.random(), self.random()
+        return mean + sd * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+    def poisson(self, lam: float) -> int:
+        """A Poisson draw (Knuth's product of uniforms; fine for the small means used here)."""
+        limit, k, prod = math.exp(-lam), 0, self.random()
+        while prod > limit:
+            k += 1
+            prod *= self.random()
+        return k
+
+    def pick(self, options: Sequence[Any], weights: Sequence[float] | None = None) -> Any:
+        """One element of ``options`` (uniform, or proportional to ``weights``)."""
+        if weights is None:
+            return options[self.integers(0, len(options))]
+        u, acc = self.random() * sum(weights), 0.0
+        for option, weight in zip(options, weights, strict=True):
+            acc += weight
+            if u < acc:
+                return option
+        return options[-1]
+
+    def permutation(self, n: int) -> list[int]:
+        """A random order of ``range(n)`` (Fisher-Yates)."""
+        order = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.integers(0, i + 1)
+            order[i], order[j] = order[j], order[i]
+        return order
+
+    def sample(self, n: int, k: int) -> list[int]:
+        """``k`` distinct indices of ``range(n)``, sorted."""
+        return sorted(self.permutation(n)[:k])
+
+    def uid(self) -> str:
+        """A version-4 UUID string."""
+        return str(uuid.UUID(bytes=bytes(self.integers(0, 256) for _ in range(16)), version=4))
+
+    def token(self, n: int) -> str:
+        """``n`` letters and digits (e.g. a KoboToolbox form version or a device id)."""
+        alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+        return "".join(self.pick(alphabet) for _ in range(n))
 
 
 def _iso_local(moment: dt.datetime, offset: int) -> str:
@@ -545,13 +607,12 @@ class _WorkshopGenerator:
     def __init__(self, spec: DemoWorkshop, inst: Instrument, seed: int, index: int) -> None:
         self.spec = spec
         self.inst = inst
-        self.rng = np.random.default_rng([seed, index])
+        self.rng = _Random(seed, index)
         # Item offsets belong to the instrument, not to the workshop: one stream per version.
-        item_rng = np.random.default_rng([seed, 1000, *map(ord, inst.version)])
-        self.offset = {it.id: float(item_rng.normal(0.0, 0.3)) for it in inst.items}
+        item_rng = _Random(seed, 1000, *map(ord, inst.version))
+        self.offset = {it.id: item_rng.normal(0.0, 0.3) for it in inst.items}
         self.people: list[_Person] = []
         self.facts: dict[str, _WaveFacts] = {}
-        self.uz_latin: set[int] = set()
         self.both: list[_Person] = []
         self.post_only: list[_Person] = []
 
@@ -577,9 +638,9 @@ class _WorkshopGenerator:
         rng, spec = self.rng, self.spec
         theta = float(rng.normal(0.0, 1.0)) + _COUNTRY_SHIFT.get(country, 0.0) + \
             _SECTOR_SHIFT.get(sector, 0.0)
-        gender = str(rng.choice(["F", "M", "X"], p=[0.36, 0.61, 0.03]))
+        gender = rng.pick(["F", "M", "X"], [0.36, 0.61, 0.03])
         involvement = "Y" if rng.random() < (0.45 if sector != "INT" else 0.2) else "N"
-        experience = str(rng.choice(["E1", "E2", "E3", "E4"], p=[0.15, 0.32, 0.3, 0.23]))
+        experience = rng.pick(["E1", "E2", "E3", "E4"], [0.15, 0.32, 0.3, 0.23])
         gain = float(rng.normal(spec.gain, 0.4))
         return _Person(
             number=number,
@@ -602,8 +663,6 @@ class _WorkshopGenerator:
         """Draw the six code elements, far (distance >= 3) from every earlier person's code."""
         rng = self.rng
         latin = person.country == "UZ" and rng.random() < 0.35
-        if latin:
-            self.uz_latin.add(person.number)
         for _attempt in range(200):
             sources = [_MOTHERS, _FATHERS, _PLACES]
             code: dict[str, str | int] = {}
@@ -655,11 +714,13 @@ class _WorkshopGenerator:
             return clist.missing[0].code
         step = (high - low) / 4.0
         value = self.latent(person, item, wave)
+        scale = self.inst.scales.get(item.scale) if item.scale else None
+        lift = 0.35 if scale is not None and scale.domain == "cooperation" else 0.0
         if reaction:
             part = {"intro": -0.3, "part1": 0.1, "part2": 0.4}.get(item.part or "", 0.0)
-            star = 0.95 + part + 0.55 * value + self.offset[item.id] + float(rng.normal(0, 0.5))
+            star = 1.05 + part + 0.55 * value + self.offset[item.id] + float(rng.normal(0, 0.5))
         else:
-            star = 0.85 * value + self.offset[item.id] + float(rng.normal(0.0, 0.6))
+            star = lift + 0.85 * value + self.offset[item.id] + float(rng.normal(0.0, 0.6))
         code = int(round((low + high) / 2.0 + star * step))
         code = max(low, min(high, code))
         if item.reverse:
@@ -697,8 +758,7 @@ class _WorkshopGenerator:
         positive = [c for c in codes if c in _POSITIVE_CODES] or codes[:1]
         negative = [c for c in codes if c not in positive]
         pool = positive if (rng.random() < p or not negative) else negative
-        weights = np.array([0.75 ** i for i in range(len(pool))])
-        return pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
+        return rng.pick(pool, [0.75 ** i for i in range(len(pool))])
 
     def multiple(self, person: _Person, item: Item, clist: ChoiceList) -> tuple[str, ...]:
         rng = self.rng
@@ -789,13 +849,12 @@ class _WorkshopGenerator:
             seconds=int(self.rng.integers(2, 240)))
         device = ""
         if self.rng.random() < 0.6:
-            device = "collect:" + _token(self.rng, 16)
-        return _Submission(answers, start, end, received, _uid(self.rng), person, device=device)
+            device = "collect:" + self.rng.token(16)
+        return _Submission(answers, start, end, received, self.rng.uid(), person, device=device)
 
     def choose(self, pool: Sequence[_Person], n: int) -> list[_Person]:
         n = max(0, min(n, len(pool)))
-        picks = sorted(int(i) for i in self.rng.choice(len(pool), size=n, replace=False))
-        return [pool[i] for i in picks]
+        return [pool[i] for i in self.rng.sample(len(pool), n)]
 
     def respondents(self) -> dict[str, list[_Person]]:
         """Who answers which wave (pre, post, followup), with the planned post-only people."""
@@ -848,7 +907,7 @@ class _WorkshopGenerator:
             resent = _Submission(
                 dict(original.answers), original.start, original.end,
                 original.received + dt.timedelta(minutes=int(rng.integers(3, 40))),
-                _uid(rng), original.person, device=original.device, note="duplicate",
+                rng.uid(), original.person, device=original.device, note="duplicate",
             )
             subs.append(resent)
             facts.duplicates += 1
@@ -877,7 +936,7 @@ class _WorkshopGenerator:
                           "(equal after canonicalisation)"))
         both = {p.number for p in self.both}
         by_person = {s.person: s for s in subs if s.person in both}
-        order = [int(i) for i in self.rng.permutation(len(self.people))]
+        order = self.rng.permutation(len(self.people))
         used: set[int] = set()
         for element, pre_value, post_value, text in plans[: self.spec.post_typos]:
             for i in order:
@@ -1085,12 +1144,12 @@ def _csv_bytes(rows: Sequence[Sequence[object]], delimiter: str, quoting: int, n
 
 
 def _kobo_table(inst: Instrument, wave: str, subs: Sequence[_Submission], spec: DemoWorkshop,
-                rng: np.random.Generator, labels: bool, typed: bool) -> list[list[object]]:
+                rng: _Random, labels: bool, typed: bool) -> list[list[object]]:
     columns = _columns(inst, wave, "kobo_labels" if labels else "kobo_xml")
     header: list[object] = ["start", "end", "workshop_id", "instrument_version"]
     header += [c[0] for c in columns] + list(_KOBO_META)
     rows: list[list[object]] = [header]
-    version = "v" + _token(rng, 21)
+    version = "v" + rng.token(21)
     first_id = int(rng.integers(1_000_000, 9_000_000))
     for index, sub in enumerate(subs, start=1):
         row: list[object] = [_iso_local(sub.start, spec.utc_offset),
@@ -1116,7 +1175,7 @@ def _kobo_table(inst: Instrument, wave: str, subs: Sequence[_Submission], spec: 
 
 
 def _odk_table(inst: Instrument, wave: str, subs: Sequence[_Submission], spec: DemoWorkshop,
-               rng: np.random.Generator) -> list[list[object]]:
+               rng: _Random) -> list[list[object]]:
     columns = _columns(inst, wave, "odk")
     header: list[object] = ["SubmissionDate", "meta-instanceID", "start", "end", "workshop_id",
                             "instrument_version"]
@@ -1166,7 +1225,7 @@ def _readme_sheet(spec: DemoWorkshop, wave: str) -> list[list[object]]:
 
 def _write_export(path: Path, export: WaveExport, inst: Instrument, wave: str,
                   subs: Sequence[_Submission], spec: DemoWorkshop,
-                  rng: np.random.Generator) -> None:
+                  rng: _Random) -> None:
     dialect = export.dialect
     if dialect in ("kobo_csv_labels", "kobo_csv_xml"):
         rows = _kobo_table(inst, wave, subs, spec, rng, dialect == "kobo_csv_labels", False)
@@ -1249,7 +1308,9 @@ _DIALECT_TEXT = {
 }
 
 
-def _readme(seed: int, all_facts: Sequence[tuple[DemoWorkshop, Mapping[str, _WaveFacts]]]) -> bytes:
+def _readme(
+    seed: int, all_facts: Sequence[tuple[DemoWorkshop, Mapping[str, _WaveFacts]]]
+) -> bytes:
     lines = [
         "# Demo workshops: SYNTHETIC DEMONSTRATION DATA",
         "",
@@ -1266,19 +1327,21 @@ def _readme(seed: int, all_facts: Sequence[tuple[DemoWorkshop, Mapping[str, _Wav
         f"evaluate demo --out demo-workshops --seed {seed}",
         "```",
         "",
-        "`evaluation/demo.py` (`generate_demo`) draws every value from a seeded NumPy generator and",
-        "writes the same bytes on every run (`tests/test_demo.py` checks that this folder is",
-        "exactly what the code produces). Do not edit these files by hand: change the generator",
-        "and regenerate. File names contain `synthetic`; Kobo exports say `synthetic demo data` in",
-        "`_notes`, ODK exports say `synthetic-demo` in `SubmitterName`, generic XLSX files carry",
-        "a `README` sheet, and every `workshop.yaml` has `synthetic: true`.",
+        "`evaluation/demo.py` (`generate_demo`) draws every value from a seeded NumPy generator",
+        "and writes the same bytes on every run (`tests/test_demo.py` checks that this folder",
+        "is exactly what the code produces). Do not edit these files by hand: change the",
+        "generator and regenerate.",
+        "",
+        "File names contain `synthetic`; Kobo exports say `synthetic demo data` in `_notes`,",
+        "ODK exports say `synthetic-demo` in `SubmitterName`, generic XLSX files carry a",
+        "`README` sheet, and every `workshop.yaml` has `synthetic: true`.",
         "",
         "Data model: latent readiness θ ~ N(0, 1) per person with small country and sector",
         "shifts; a true gain per workshop (0.2 to 0.8 SD) with person-level SD 0.4; Likert answers",
         "cut from latent + item offset + noise (reverse-keyed items reflected); retrospective",
         "answers about 0.25 SD below the pre answers; knowledge correct about 45 % → 65 %;",
-        "cross-border contacts Poisson, higher after the workshop; reactions mostly positive (part 2",
-        "highest); at follow-up about 55 % applied, 35 % drafted, 60 % used the materials.",
+        "cross-border contacts Poisson, higher after the workshop; reactions mostly positive",
+        "(part 2 highest); at follow-up about 55 % applied, 35 % drafted, 60 % used the materials.",
         "Skipped items and \"don't know\" answers are sprinkled in (flagship: about 3 % and 4 %).",
         "",
         "## Workshops",
@@ -1296,7 +1359,7 @@ def _readme(seed: int, all_facts: Sequence[tuple[DemoWorkshop, Mapping[str, _Wav
     for spec, facts in all_facts:
         lines.append(f"### `{spec.id}`")
         lines.append("")
-        for wave, fact in facts.items():
+        for fact in facts.values():
             notes = [f"{fact.rows} data rows", f"{fact.respondents} respondents"]
             if fact.duplicates:
                 notes.append(f"{fact.duplicates} duplicate submission (same answers resent, "

@@ -125,13 +125,17 @@ class DisclosurePolicy:
     min_interval_width: int = 1
 
     def __post_init__(self) -> None:
-        if isinstance(self.k_min, bool) or not isinstance(self.k_min, (int, np.integer)) or (
-            self.k_min < 3
+        if (
+            isinstance(self.k_min, bool)
+            or not isinstance(self.k_min, (int, np.integer))
+            or (self.k_min < 3)
         ):
             raise DisclosureError(f"k_min must be an integer of at least 3, not {self.k_min!r}.")
-        if isinstance(self.reliability_n, bool) or not isinstance(
-            self.reliability_n, (int, np.integer)
-        ) or self.reliability_n < self.k_min:
+        if (
+            isinstance(self.reliability_n, bool)
+            or not isinstance(self.reliability_n, (int, np.integer))
+            or self.reliability_n < self.k_min
+        ):
             raise DisclosureError(
                 f"reliability_n must be an integer of at least k_min ({self.k_min}), "
                 f"not {self.reliability_n!r}."
@@ -377,9 +381,7 @@ def collapse_likert_counts(counts: pd.DataFrame, points: int = 5) -> pd.DataFram
         except (TypeError, ValueError):
             code = None
         if code is None or code not in mapping or code != col and str(code) != str(col):
-            raise DisclosureError(
-                f"Column {col!r} is not a Likert code from 1 to {points}."
-            )
+            raise DisclosureError(f"Column {col!r} is not a Likert code from 1 to {points}.")
         columns[col] = mapping[code]
     out = counts.T.groupby(pd.Series(columns)).sum().T
     wanted = [c for c in _LIKERT_LABELS if c in out.columns]
@@ -413,8 +415,8 @@ def collapse_small_groups(
     k_min : int
         Threshold (at least 3).
     other_label : str
-        The label of the merged group; must not already be one of ``labels``... unless it is the
-        existing "other" group, which then takes the new members.
+        The label of the merged group. If it is already one of ``labels``, that group takes the
+        new members.
     absorb : bool
         Whether to merge further groups into a too-small "other" group.
 
@@ -508,6 +510,27 @@ class ProtectedTable:
     def n_suppressed(self) -> int:
         """Number of suppressed cells."""
         return int(self.suppressed.to_numpy().sum())
+
+    def row_percentages(self) -> pd.DataFrame:
+        """Percentages of each row total, from published numbers only (for charts).
+
+        A share is NaN when its count or its row total is suppressed, so a chart built from it
+        shows nothing that the table hides (R-SDC-10). Frequency tables only.
+
+        Examples
+        --------
+        >>> counts = pd.DataFrame({"no": [6, 2, 7], "yes": [9, 12, 8]}, index=["KZ", "KG", "UZ"])
+        >>> protect_frequency_table(counts).row_percentages().round(1)
+                 no   yes
+        KZ      NaN   NaN
+        KG      NaN   NaN
+        UZ     46.7  53.3
+        Total  34.1  65.9
+        """
+        if self.kind != "frequency":
+            raise DisclosureError(f"Table {self.name!r} is not a frequency table.")
+        inner = self.numeric.iloc[:, :-1]
+        return inner.div(self.numeric.iloc[:, -1], axis=0) * 100
 
 
 @dataclass(frozen=True)
@@ -651,9 +674,11 @@ class _Engine:
                 )
             for j, c in enumerate(counts.columns):
                 struct = all((r, c) in zeros for r in counts.index)
-                qid[n_rows, j] = new(
-                    values[:, j].sum(), True, struct, (name, tot, c), ("col", cname, c)
-                )
+                # Column totals are shared only between tables whose columns axis has the same
+                # name (e.g. "gender"): equal totals of unnamed answer columns in different
+                # questions are not one quantity.
+                key = ("col", cname, c) if cname is not None else None
+                qid[n_rows, j] = new(values[:, j].sum(), True, struct, (name, tot, c), key)
             qid[n_rows, n_cols] = new(
                 values.sum(), True, len(zeros) == values.size, (name, tot, tot), ("grand",)
             )
@@ -733,15 +758,11 @@ class _Engine:
             for e in self.eqs_of[qi]
             if sum(self.q[m].suppressed for m in [*self.eqs[e][0], self.eqs[e][1]]) == 1
         )
-        return (quantity.margin, quantity.value, -lonely, qi)
+        return (quantity.margin, -lonely, quantity.value, qi)
 
     def _candidates(self, eq: int) -> list[int]:
         parts, total = self.eqs[eq]
-        return [
-            m
-            for m in [*parts, total]
-            if not self.q[m].suppressed and not self.q[m].structural
-        ]
+        return [m for m in [*parts, total] if not self.q[m].suppressed and not self.q[m].structural]
 
     def complete_lines(self) -> None:
         """Every equation (row, column, margin) holds 0 or at least 2 suppressed quantities."""
@@ -787,7 +808,9 @@ class _Engine:
         self.apply_class()
         for _ in range(10 * len(self.q) + 10):
             self.complete_lines()
-            problems = audit_recoverability(self.build(), check_consistency=False)
+            problems = audit_recoverability(
+                self.build(), self.policy.min_interval_width, check_consistency=False
+            )
             if not problems:
                 return
             touched: set[int] = set()
@@ -834,7 +857,7 @@ class _Engine:
                     if not quantity.suppressed:
                         num[i, j] = quantity.value
                     disp[i, j] = marker if quantity.suppressed else str(quantity.value)
-                    if quantity.margin:
+                    if quantity.margin and qi in self.keys:
                         keys[(index[i], columns[j])] = self.keys[qi]
             out[name] = ProtectedTable(
                 name=name,
@@ -876,8 +899,10 @@ def protect_related_tables(
     (e.g. countries), columns are categories (answers, genders). Margins are computed here from
     the unsuppressed counts. Tables are linked through shared margins: a row total is shared by
     tables whose index has the same name and label and whose totals are equal (a country's size
-    in the country × gender table and the country × answer table), likewise column totals by the
-    columns' name, and grand totals when equal. The rules, in order:
+    in the country × gender table and the country × answer table); a column total likewise, when
+    the columns axis is named (e.g. ``"gender"`` in country × gender and sector × gender); grand
+    totals when equal. A shared margin is published in every table or in none. The rules, in
+    order:
 
     1. **group size** (R-SDC-04): a subgroup with fewer than ``k_min`` members (or none, when
        zeros are disclosive) has its whole row, size included, suppressed, in every table with the
@@ -1178,8 +1203,8 @@ def protect_statistics_table(
         small = n_row < k
         for col in frame.columns:
             if col not in (n_column, *value_columns, *pct_cols):
-                display.loc[row, col] = "" if _is_missing(frame.loc[row, col]) else str(
-                    frame.loc[row, col]
+                display.loc[row, col] = (
+                    "" if _is_missing(frame.loc[row, col]) else str(frame.loc[row, col])
                 )
         if small:
             display.loc[row, n_column] = display_count(n_row, k, policy.zeros_are_disclosive)
@@ -1215,8 +1240,18 @@ def protect_statistics_table(
                 pairs = [list(zip(group, pcts, strict=True))]
             for sub, subpairs in zip(singles, pairs, strict=True):
                 flagged |= _protect_shares(
-                    row, sub, [p for _, p in subpairs], n_row, policy, class_rule, unreliable,
-                    display, numeric, suppressed, entries, formats,
+                    row,
+                    sub,
+                    [p for _, p in subpairs],
+                    n_row,
+                    policy,
+                    class_rule,
+                    unreliable,
+                    display,
+                    numeric,
+                    suppressed,
+                    entries,
+                    formats,
                 )
         if pct_cols and flagged:
             display.loc[row, flag_column] = f"n < {policy.reliability_n}"

@@ -40,7 +40,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -113,7 +112,7 @@ _DIGRAPHS: dict[str, str] = {
     "YU": "Y",
 }
 _APOSTROPHES = "'’ʻʼ‘`´"
-_STRIP_CHARS = " \t\r\n\u00a0.,;:!?\"«»()[]{}<>-_/\\*"
+_STRIP_CHARS = ' \t\r\n\u00a0.,;:!?"«»()[]{}<>-_/\\*'
 _ZERO_LIKE = str.maketrans({"O": "0", "o": "0", "О": "0", "о": "0"})
 _SMALL_INT = re.compile(r"(\d{1,2})(?:[.,]0+)?")
 
@@ -311,7 +310,7 @@ PARTICIPANT_PID = "participant_pid"
 _MIN_KEY_BYTES = 16
 _HOW_TO_SET = (
     "Create a secret of at least 128 bits, e.g. with "
-    "`python -c \"import secrets; print(secrets.token_hex(32))\"`, and either put it in the "
+    '`python -c "import secrets; print(secrets.token_hex(32))"`, and either put it in the '
     "environment variable {env} or save it in a key file outside the repository and outside "
     "the workshop folder. Keep it safe: the same key is needed to link later survey waves."
 )
@@ -406,8 +405,9 @@ def demo_key() -> PseudonymKey:
     >>> demo_key() == demo_key()
     True
     """
-    return PseudonymKey(_DEMO_SECRET, source="the built-in DEMO key (synthetic data only)",
-                        is_demo=True)
+    return PseudonymKey(
+        _DEMO_SECRET, source="the built-in DEMO key (synthetic data only)", is_demo=True
+    )
 
 
 def _decode_key_text(text: str) -> bytes:
@@ -727,6 +727,9 @@ _PHONE_FALLBACK = re.compile(
     r"(?:[ \u00a0-]?\d{2,4}){2,4}"  # subscriber number groups
     r"(?!\w)"
 )
+_PHONE_LOCAL = re.compile(  # CIS local grouping without prefix: (90) 123-45-67, 701 123 45 67
+    r"(?<![\w+])\(?\d{2,4}\)?[ \u00a0-]?\d{3}[ \u00a0-]\d{2}[ \u00a0-]\d{2}(?!\d)"
+)
 _THOUSANDS = re.compile(r"\d{1,3}(?:[ \u00a0]\d{3})+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʻʼ‘`][^\W\d_]+)*")
 _INITIALS_BEFORE = r"(?<![^\W\d_])(?:[A-ZА-ЯЁ]\.\s?){1,2}"
@@ -791,7 +794,6 @@ _NAME_STOPWORDS = frozenset(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=65536)
 def _skeletons(word: str) -> tuple[str, ...]:
     """Spelling-neutral skeletons of one word (Cyrillic or any Latin romanisation)."""
     s = unicodedata.normalize("NFKC", word).lower().translate(_SKELETON_TABLE)
@@ -811,16 +813,23 @@ _NAME_ENDINGS = frozenset(sk for e in _NAME_ENDINGS_RAW for sk in _skeletons(e))
 _MAX_ENDING = max(len(e) for e in _NAME_ENDINGS)
 
 
-def _name_stems(skeleton: str) -> set[str]:
-    """Nominative skeleton plus stems without a final vowel group (``saparova`` -> ``saparov``)."""
-    stems = {skeleton}
+def _name_stems(skeleton: str) -> tuple[set[str], set[str]]:
+    """Stems of a name skeleton: (stems, stems that need a capital letter).
+
+    The nominative, plus the nominative without a final vowel group (``saparova`` ->
+    ``saparov``) when at least 4 letters remain; a 3-letter stem (``anna`` -> ``ann``,
+    ``mira`` -> ``mir``) only matches a word written with a capital, so that ``мир`` (peace)
+    is not taken for ``Мира``.
+    """
+    stems, capital = {skeleton}, set()
     for k in (1, 2, 3):
         head, tail = skeleton[:-k], skeleton[-k:]
-        if len(tail) == k and all(c in "aeiou" for c in tail) and (
-            len(head) >= 4 or (k == 1 and len(head) >= 3)
-        ):
-            stems.add(head)
-    return stems
+        if len(tail) == k and all(c in "aeiou" for c in tail):
+            if len(head) >= 4:
+                stems.add(head)
+            elif k == 1 and len(head) == 3:
+                capital.add(head)
+    return stems, capital
 
 
 def _looks_like_amount(text: str, start: int, end: int) -> bool:
@@ -863,8 +872,9 @@ class Redactor:
        numbers (1–2 Latin or Cyrillic letters + 7–8 digits, Russian ``45 12 345678``) -> ``[ID]``;
     4. phone numbers: ``phonenumbers.PhoneNumberMatcher`` (leniency VALID) for each region
        KZ, KG, TJ, TM, UZ, RU, AF, plus a fallback pattern for numbers that start with ``+``,
-       ``00``, ``8`` or ``0`` and have 9 or more digits (round amounts such as
-       ``120 000 000`` excepted) -> ``[PHONE]``; then any remaining run of 9
+       ``00``, ``8`` or ``0`` and have 9 or more digits, and for the local grouping
+       ``(90) 123-45-67`` / ``701 123 45 67`` (round amounts such as ``120 000 000``
+       excepted) -> ``[PHONE]``; then any remaining run of 9
        or more digits -> ``[ID]``;
     5. ``extra_terms`` (agencies, units, places): case-insensitive phrase; every word of five
        letters or more may lose its last one (two from seven letters) and take up to four
@@ -879,7 +889,8 @@ class Redactor:
     ``sh/ş/š``, ``zh/j/ž``, ``kh/h/x``, ``q/k``, ``y/i`` and apostrophes folded), the word
     equals a *stem* of the part followed by one of a fixed list of endings. Stems are the
     nominative and the nominative without its final vowel(s) (``Сапарова`` -> ``Сапаров``),
-    kept when at least 4 letters remain (3 when only one vowel is dropped). Endings are the
+    kept when at least 4 letters remain; a 3-letter stem (``Анна`` -> ``Анн``, ``Мира`` ->
+    ``Мир``) only matches a word written with a capital. Endings are the
     Russian case endings of nouns, patronymics and surnames (``а, я, у, ю, ом, ем, ым, им,
     ой, ей, е, ы, и, ов, ев, ову, овой, ого, ому, ...``) and Kazakh/Uzbek/Kyrgyz suffixes
     (``-га, -ни, -нинг, -дан, -ga, -ning, ...``). Parts of three letters or fewer (``Ли``,
@@ -927,7 +938,9 @@ class Redactor:
         self.placeholder_language = placeholder_language
         self._placeholders = PLACEHOLDERS[placeholder_language]
         self._stems: set[str] = set()
+        self._capital_stems: set[str] = set()
         self._short: set[str] = set()
+        self._cache: dict[str, tuple[str, ...]] = {}
         self._n_names = 0
         for index, entry in enumerate(roster_names):
             if _is_missing(entry):
@@ -959,7 +972,9 @@ class Redactor:
                     if len(letters) <= 3 or len(skeleton) <= 3:
                         self._short.add(skeleton)
                     else:
-                        self._stems.update(_name_stems(skeleton))
+                        stems, capital = _name_stems(skeleton)
+                        self._stems.update(stems)
+                        self._capital_stems.update(capital)
 
     @staticmethod
     def _term_pattern(term: str) -> re.Pattern[str] | None:
@@ -988,8 +1003,14 @@ class Redactor:
 
     # --- layers ---------------------------------------------------------------------------
 
-    def _sub(self, text: str, pattern: re.Pattern[str], kind: str, counts: dict[str, int],
-             trim: bool = False) -> str:
+    def _sub(
+        self,
+        text: str,
+        pattern: re.Pattern[str],
+        kind: str,
+        counts: dict[str, int],
+        trim: bool = False,
+    ) -> str:
         spans = []
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -1012,23 +1033,33 @@ class Redactor:
                         spans.append((match.start, match.end))
             except Exception:  # the fallback pattern below still runs
                 continue
-        for match in _PHONE_FALLBACK.finditer(text):
-            digits = sum(c.isdigit() for c in match.group())
-            if digits >= 9 and not _looks_like_amount(text, *match.span()):
-                spans.append(match.span())
+        for pattern in (_PHONE_FALLBACK, _PHONE_LOCAL):
+            for match in pattern.finditer(text):
+                digits = sum(c.isdigit() for c in match.group())
+                if digits >= 9 and not _looks_like_amount(text, *match.span()):
+                    spans.append(match.span())
         merged = _merge_spans(spans)
         counts["phone"] += len(merged)
         return _replace_spans(text, merged, self._placeholders["phone"])
 
     def _is_name(self, token: str) -> bool:
-        for skeleton in _skeletons(token):
+        skeletons = self._cache.get(token)
+        if skeletons is None:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            skeletons = self._cache[token] = _skeletons(token)
+        capitalised = token[:1].isupper()
+        for skeleton in skeletons:
             if skeleton in self._short:
-                if token[:1].isupper():
+                if capitalised:
                     return True
                 continue
             size = len(skeleton)
             for k in range(0, min(size, _MAX_ENDING) + 1):
-                if skeleton[size - k :] in _NAME_ENDINGS and skeleton[: size - k] in self._stems:
+                if skeleton[size - k :] not in _NAME_ENDINGS:
+                    continue
+                stem = skeleton[: size - k]
+                if stem in self._stems or (capitalised and stem in self._capital_stems):
                     return True
         return False
 

@@ -201,6 +201,13 @@ def test_tiny_utf8_20_bytes_is_utf8(tmp_path):
     assert table.frame.to_dict("list") == {"ID": ["1"], "Ответ": ["Да"]}
 
 
+def test_short_upper_case_cp1251_is_cp1251():
+    # Detector trap of the reference note: charset-normalizer called this cp932.
+    decoded = decode_bytes("ПОЛНОСТЬЮ СОГЛАСЕН".encode("cp1251"), "x.csv")
+    assert decoded.encoding == "cp1251"
+    assert decoded.text == "ПОЛНОСТЬЮ СОГЛАСЕН"
+
+
 def test_ascii_file_reason_says_ascii():
     decoded = decode_bytes(b"id,score\n1,2\n", "x.csv")
     assert decoded.encoding == "utf-8"

@@ -20,6 +20,7 @@ from evaluation.readers.decoding import (
     read_table,
     sniff_dialect,
 )
+from evaluation.readers.sources import WaveRead, detect_source, read_wave
 
 __all__ = [
     "DecodedText",
@@ -33,4 +34,7 @@ __all__ = [
     "parse_number",
     "read_table",
     "sniff_dialect",
+    "WaveRead",
+    "detect_source",
+    "read_wave",
 ]

@@ -114,8 +114,11 @@ _NEEDS_WORK = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00a0\u00ad\u1680\u180e\u2000-\u200d\u2028-\u202f"
     "\u205f\u2060\u3000\ufeff]|  "
 )
+# Control characters that are not whitespace (category Cc minus str.isspace()).
+_NON_SPACE_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# Control characters not allowed in a text export (besides NUL, counted apart).
+_BAD_CONTROLS = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
-_ALLOWED_CONTROLS = set("\t\n\r\x0b\x0c")
 _CYR = "\u0400-\u052f"
 _WORD = re.compile(r"[^\W\d_]+")
 _QMARK_IN_WORD = re.compile(rf"(?<=[{_CYR}])\?+(?=[{_CYR}])|(?<![\w?])\?+(?=[{_CYR}]{{2,}})")
@@ -285,12 +288,11 @@ def normalize_cell(s: object) -> str:
     >>> normalize_cell(None)
     ''
     """
-    if s is None:
+    if s is None or s == "":
         return ""
     text = str(s)
     if (
-        text
-        and text[0] != " "
+        text[0] != " "
         and text[-1] != " "
         and not _NEEDS_WORK.search(text)
         and unicodedata.is_normalized("NFC", text)
@@ -299,11 +301,8 @@ def normalize_cell(s: object) -> str:
     text = text.translate(_ZERO_WIDTH)
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text)
-    lines = []
-    for line in text.split("\n"):
-        line = "".join(ch for ch in line if ch.isspace() or unicodedata.category(ch) != "Cc")
-        lines.append(" ".join(line.split()))
-    return "\n".join(lines).strip()
+    text = _NON_SPACE_CONTROLS.sub("", text)
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
 _LAT_TO_CYR = str.maketrans("abcehikmoptxyə", "авсенікмортхуә")
@@ -486,13 +485,7 @@ def parse_excel_serial_date(x: object, epoch1904: bool = False) -> _dt.date | _d
 
 def _control_count(text: str) -> tuple[int, int]:
     """Return (NUL count, count of other disallowed control characters)."""
-    nul = text.count("\x00")
-    other = sum(
-        1
-        for ch in text
-        if ch != "\x00" and ch not in _ALLOWED_CONTROLS and (ch < "\x20" or "\x7f" <= ch <= "\x9f")
-    )
-    return nul, other
+    return text.count("\x00"), len(_BAD_CONTROLS.findall(text))
 
 
 def _check_binary(text: str, file: str | Path, encoding_label: str) -> list[ReadWarning]:
@@ -557,33 +550,39 @@ def _lost_letter_warnings(
     return warnings
 
 
+_CYR_CHAR = re.compile(f"[{_CYR}]")
+_OTHER_NON_ASCII = re.compile(f"[^\x00-\x7f{_CYR}]")
+_FOREIGN_RE = re.compile("[" + "".join(sorted(_FOREIGN_CYRILLIC)) + "]")
+_CYR_WORD = re.compile(rf"[^\W\d_]*[{_CYR}][^\W\d_]*")
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_FLIP = re.compile("[a-zа-яё][A-ZА-ЯЁ]")
+
+
 def _implausible_cyrillic(text: str) -> str | None:
     """Return why ``text`` does not look like correctly decoded Cyrillic text, or None."""
-    non_ascii_letters = [ch for ch in text if not ch.isascii() and ch.isalpha()]
-    cyr_letters = [ch for ch in non_ascii_letters if _is_cyrillic(ch)]
-    if non_ascii_letters:
-        share = len(cyr_letters) / len(non_ascii_letters)
+    n_cyr = len(_CYR_CHAR.findall(text))
+    n_other = sum(1 for ch in _OTHER_NON_ASCII.findall(text) if ch.isalpha())
+    if n_cyr + n_other:
+        share = n_cyr / (n_cyr + n_other)
         if share < 0.9:
             return f"only {share:.0%} of non-ASCII letters are Cyrillic"
-    foreign = sum(1 for ch in cyr_letters if ch in _FOREIGN_CYRILLIC)
-    if foreign >= 3 and foreign > 0.02 * len(cyr_letters):
+    foreign = len(_FOREIGN_RE.findall(text))
+    if foreign >= 3 and foreign > 0.02 * n_cyr:
         return (
             f"{foreign} letters of Serbian, Macedonian or Ukrainian appear, typical of Kazakh "
             "kz1048 text read with another code page"
         )
-    words = [w for w in _WORD.findall(text) if any(_is_cyrillic(ch) for ch in w)]
+    words = _CYR_WORD.findall(text)
     if words:
         latin_led = sum(
-            1 for w in words if sum(ch.isascii() for ch in w) > sum(_is_cyrillic(ch) for ch in w)
+            1
+            for w in words
+            if _ASCII_LETTER.search(w) and len(_ASCII_LETTER.findall(w)) > len(_CYR_CHAR.findall(w))
         )
         if latin_led / len(words) >= 0.5:
             return "Cyrillic letters appear mostly inside Latin words (a Western code page?)"
         long_words = [w for w in words if len(w) >= 3]
-        flips = sum(
-            1
-            for w in long_words
-            if any(a.islower() and b.isupper() for a, b in zip(w, w[1:], strict=False))
-        )
+        flips = sum(1 for w in long_words if _FLIP.search(w))
         if flips >= 2 and flips > 0.25 * len(long_words):
             return "many words switch from lower to upper case inside (KOI8-R or Mac Cyrillic?)"
     return None
@@ -1070,7 +1069,7 @@ def _read_delimited(
         raise InputFileError(path, "the file is a PDF document, not a survey export.")
     decoded = decode_bytes(data, path, legacy_encoding, languages, encoding=encoding)
     text = decoded.text
-    if not normalize_cell(text):
+    if not text.translate(_ZERO_WIDTH).strip():
         raise InputFileError(path, "the file is empty (it contains only whitespace).")
     n_header = 1 if header_rows == "auto" else int(header_rows)
     dialect = sniff_dialect(text, path, header_rows=n_header)

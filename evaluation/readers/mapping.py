@@ -185,7 +185,8 @@ class ChoiceMapper:
     >>> m = ChoiceMapper(agree)
     >>> [m.map(v) for v in ["2", "agree", "Не согласна", "СОГЛАСЕН", "Не знаю", "DK", "maybe"]]
     ['2', '2', '1', '2', 'dk', 'dk', None]
-    >>> m.map("2 – согласен") is None, ChoiceMapper(agree, allow_leading_digit=True).map("2 – согласен")
+    >>> lead = ChoiceMapper(agree, allow_leading_digit=True)
+    >>> m.map("2 – согласен") is None, lead.map("2 – согласен")
     (True, '2')
     >>> m.map_multiple("1 dk")
     ['1', 'dk']
@@ -682,6 +683,10 @@ def map_headers(
             ambiguous[pos] = hit
         else:
             result.dropped.append(pos)
+    present_keys = {normalize_cell(h) for h in headers} | {fold_for_matching(h) for h in headers}
+    for header in header_map or {}:
+        if normalize_cell(header) not in present_keys:
+            result.notes.append(f"header_map entry {_short(str(header))!r} matches no header.")
     taken = {t.column for t in targets.values() if not t.is_detail}
     groups: dict[tuple[str, ...], list[int]] = {}
     for pos, cands in ambiguous.items():

@@ -1,0 +1,1215 @@
+"""Analysis of one workshop: every table the report needs, after disclosure control.
+
+:func:`analyze_workshop` takes the cleaned, pseudonymised waves that ingest produces (one
+DataFrame per wave, indexed by ``record_id``, answer codes as text, a ``participant_key`` linking
+waves and a ``collision`` flag) and returns a :class:`WorkshopAnalysis` holding numeric tables:
+
+- ``items`` and ``scales``: the columns of ``results/items.csv`` and ``results/scales.csv`` in
+  DESIGN.md, one row per item (scale) and wave pair: pre→post (matched pairs, the primary
+  estimate), retro→post (retrospective pretest, within the post respondents), pre→retro
+  (response shift), pre→followup and post→followup where items recur;
+- ``unpaired``: the all-respondents comparison beside the matched one (R-ID-08);
+- ``matching_bias``: matched versus unmatched baseline respondents (R-ID-07);
+- ``reliability``, ``knowledge``, ``reaction``, ``followup``, ``cooperation``,
+  ``participation``, ``disaggregation`` and ``distributions``;
+- ``sdc_log``: which cells disclosure control suppressed and why (never their values).
+
+Rules (stated in the report's methodology):
+
+- Matched pairs of two waves are the records of both waves with the same non-missing
+  ``participant_key`` whose ``collision`` flag is false. Retro→post pairs are the post records
+  themselves (both ratings are given on the post form).
+- Every table passes through :mod:`evaluation.disclosure` before it leaves this module: a row
+  resting on fewer than ``k_min`` respondents (``max(k_min, 10)`` for items of
+  ``sensitivity: high``) has every statistic set to NaN and ``suppressed`` true; shares are checked
+  as counts (a share whose count, or whose complement, is under ``k_min`` is hidden with a
+  complementary cell); subgroup tables collapse small subgroups first (R-SDC-03) and are protected
+  together so that their suppressions agree across tables sharing margins (R-SDC-05).
+  The numeric tables hold NaN where a cell is suppressed; :attr:`WorkshopAnalysis.display` holds
+  the same tables as text (``"<5"``, ``"–"``).
+- Holm's adjustment runs across the published items of one scale within one wave pair.
+- Absent waves, instruments without retrospective items and zero matched pairs give empty or
+  fully suppressed tables (with the DESIGN.md columns), never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy import stats as _st
+
+from evaluation import scoring, stats
+from evaluation.disclosure import (
+    DisclosurePolicy,
+    SdcLog,
+    collapse_likert,
+    collapse_small_groups,
+    protect_related_tables,
+    protect_statistics_table,
+)
+from evaluation.instrument import Instrument
+
+__all__ = [
+    "ITEM_COLUMNS",
+    "SCALE_COLUMNS",
+    "WAVE_PAIRS",
+    "READINESS_INDEX",
+    "SECTOR_GROUPS",
+    "HIGH_SENSITIVITY_K",
+    "WorkshopAnalysis",
+    "analyze_workshop",
+    "matched_pairs",
+    "wave_frame",
+    "effective_k_min",
+    "welch_interval",
+    "paired_t_safe",
+]
+
+#: Columns of ``results/items.csv`` (DESIGN.md), in order.
+ITEM_COLUMNS = (
+    "item_id", "scale_id", "wave_a", "wave_b", "n_pairs", "mean_a", "mean_b", "mean_change",
+    "mean_change_ci_low", "mean_change_ci_high", "wilcoxon_v", "p_value", "p_holm",
+    "rank_biserial", "rank_biserial_ci_low", "rank_biserial_ci_high", "pct_improved",
+    "pct_unchanged", "pct_declined", "suppressed",
+)
+#: Columns of ``results/scales.csv`` (DESIGN.md), in order.
+SCALE_COLUMNS = (
+    "scale_id", "wave_a", "wave_b", "n_items", "n_pairs", "alpha_a", "alpha_b", "mean_a",
+    "mean_b", "mean_change", "mean_change_ci_low", "mean_change_ci_high", "t", "df", "p_value",
+    "cohen_dz", "cohen_dz_ci_low", "cohen_dz_ci_high", "suppressed",
+)
+#: Wave pairs compared, ``(a, b)`` with change ``b - a``; the first is the primary estimate.
+WAVE_PAIRS = (
+    ("pre", "post"),
+    ("retro", "post"),
+    ("pre", "retro"),
+    ("pre", "followup"),
+    ("post", "followup"),
+)
+#: ``scale_id`` of the readiness domain index row of the scales table.
+READINESS_INDEX = "readiness_index"
+#: Sector codes grouped for disaggregation (government vs civil society), as donors ask.
+SECTOR_GROUPS = {"LE": "government", "SOC": "government", "CSO": "civil_society",
+                 "INT": "international"}
+#: Threshold for items of ``sensitivity: high`` (R-DP-10): ``max(k_min, 10)``.
+HIGH_SENSITIVITY_K = 10
+#: Disaggregation dimensions: profile role → how codes are grouped.
+_DIMENSIONS = ("country", "sector", "gender", "involvement")
+#: Likert items without a scale shown by subgroup (collapsed to 3 categories), if present.
+_DISTRIBUTION_ITEMS = ("re_better_positioned", "re_relevance", "re_satisfaction")
+_UNPAIRED_PAIRS = (("pre", "post"), ("pre", "followup"), ("post", "followup"))
+_APPLIED_YES = ("several", "once")
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkshopAnalysis:
+    """All tables of one workshop, after disclosure control.
+
+    Numeric tables hold NaN in suppressed cells; :attr:`display` has the same tables as text.
+    ``matched`` maps ``"pre-post"`` (etc.) to the number of matched pairs (internal: use the
+    published ``participation`` table in reports). ``notes`` lists defined results of edge
+    cases (absent waves, no retrospective items, no matched pairs).
+    """
+
+    items: pd.DataFrame
+    scales: pd.DataFrame
+    unpaired: pd.DataFrame
+    matching_bias: pd.DataFrame
+    reliability: pd.DataFrame
+    knowledge: pd.DataFrame
+    reaction: pd.DataFrame
+    followup: pd.DataFrame
+    cooperation: pd.DataFrame
+    participation: pd.DataFrame
+    disaggregation: pd.DataFrame
+    distributions: pd.DataFrame
+    sdc_log: pd.DataFrame
+    k_min: int
+    instrument: Instrument
+    waves: tuple[str, ...]
+    matched: dict[str, int] = field(default_factory=dict)
+    display: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    TABLES = ("items", "scales", "unpaired", "matching_bias", "reliability", "knowledge",
+              "reaction", "followup", "cooperation", "participation", "disaggregation",
+              "distributions")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The published numeric tables by name (the SDC log excluded: it is not published)."""
+        return {name: getattr(self, name) for name in self.TABLES}
+
+
+# --------------------------------------------------------------------------------------------
+# Pairs and frames
+# --------------------------------------------------------------------------------------------
+
+
+def wave_frame(waves: Mapping[str, pd.DataFrame], wave: str) -> pd.DataFrame | None:
+    """The frame holding ``wave``'s answers (``retro`` answers live in the post frame).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> post = pd.DataFrame({"x": [1]})
+    >>> wave_frame({"post": post}, "retro") is post, wave_frame({"post": post}, "pre")
+    (True, None)
+    """
+    frame = waves.get("post" if wave == "retro" else wave)
+    return frame
+
+
+def _linkable(frame: pd.DataFrame) -> pd.Series:
+    """``participant_key`` of records usable in paired analysis (index = record_id)."""
+    if "participant_key" not in frame.columns:
+        return pd.Series([], dtype=object)
+    keys = frame["participant_key"]
+    ok = keys.notna()
+    if "collision" in frame.columns:
+        ok &= ~frame["collision"].fillna(False).astype(bool)
+    keys = keys[ok].astype(str)
+    # A key twice in one wave is ambiguous: never pair it.
+    return keys[~keys.duplicated(keep=False)]
+
+
+def matched_pairs(waves: Mapping[str, pd.DataFrame], wave_a: str, wave_b: str) -> pd.DataFrame:
+    """Matched records of two waves: columns ``record_a``, ``record_b``; index participant key.
+
+    Pairs are records of both waves with the same non-missing ``participant_key`` and
+    ``collision`` false, sorted by key. ``retro`` with ``post`` pairs every post record with
+    itself (both ratings are on the post form); ``pre`` with ``retro`` uses the pre→post pairs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pre = pd.DataFrame({"participant_key": ["P1", "P2", None], "collision": False},
+    ...                    index=pd.Index(["a", "b", "c"], name="record_id"))
+    >>> post = pd.DataFrame({"participant_key": ["P2", "P1"], "collision": [False, True]},
+    ...                     index=pd.Index(["x", "y"], name="record_id"))
+    >>> matched_pairs({"pre": pre, "post": post}, "pre", "post")
+                    record_a record_b
+    participant_key
+    P2                     b        x
+    """
+    empty = pd.DataFrame({"record_a": pd.Series([], dtype=object),
+                          "record_b": pd.Series([], dtype=object)})
+    empty.index.name = "participant_key"
+    fa, fb = wave_frame(waves, wave_a), wave_frame(waves, wave_b)
+    if fa is None or fb is None:
+        return empty
+    if {wave_a, wave_b} == {"retro", "post"}:
+        recs = list(fa.index)
+        out = pd.DataFrame({"record_a": recs, "record_b": recs}, dtype=object)
+        out.index = pd.Index([str(r) for r in recs], name="participant_key")
+        return out
+    ka, kb = _linkable(fa), _linkable(fb)
+    common = sorted(set(ka) & set(kb))
+    if not common:
+        return empty
+    ra = pd.Series(ka.index, index=ka.to_numpy())
+    rb = pd.Series(kb.index, index=kb.to_numpy())
+    out = pd.DataFrame({"record_a": ra.loc[common].to_numpy(),
+                        "record_b": rb.loc[common].to_numpy()}, dtype=object)
+    out.index = pd.Index(common, name="participant_key")
+    return out
+
+
+def effective_k_min(k_min: int = 5, config: Any = None) -> int:
+    """The threshold in force: the stricter of the argument and ``config.privacy.k_min``.
+
+    Examples
+    --------
+    >>> effective_k_min(5), effective_k_min(3)
+    (5, 3)
+    """
+    k = int(k_min)
+    privacy = getattr(config, "privacy", None)
+    if privacy is not None and getattr(privacy, "k_min", None) is not None:
+        k = max(k, int(privacy.k_min))
+    return k
+
+
+def welch_interval(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Welch difference ``mean(y) - mean(x)``, its confidence interval and the Welch df.
+
+    Same as R ``t.test(y, x)$conf.int`` (unequal variances).
+
+    Examples
+    --------
+    >>> d, lo, hi, df = welch_interval([1, 2, 3, 4], [2, 3, 5, 6, 7])
+    >>> round(d, 3), round(lo, 4), round(hi, 4)
+    (2.1, -0.595, 4.7951)
+    """
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    xa, ya = xa[~np.isnan(xa)], ya[~np.isnan(ya)]
+    if xa.size < 2 or ya.size < 2:
+        return math.nan, math.nan, math.nan, math.nan
+    diff = float(ya.mean() - xa.mean())
+    vx, vy = xa.var(ddof=1) / xa.size, ya.var(ddof=1) / ya.size
+    se = math.sqrt(vx + vy)
+    if se == 0:
+        return diff, math.nan, math.nan, math.nan
+    df = (vx + vy) ** 2 / (vx**2 / (xa.size - 1) + vy**2 / (ya.size - 1))
+    q = float(_st.t.ppf(1 - (1 - confidence) / 2, df))
+    return diff, diff - q * se, diff + q * se, float(df)
+
+
+def paired_t_safe(b: Sequence[float] | np.ndarray, a: Sequence[float] | np.ndarray
+                  ) -> stats.PairedTResult:
+    """:func:`evaluation.stats.paired_t`, with a fallback when its d_z interval fails.
+
+    ``stats.paired_t`` inverts the noncentral t distribution over a wide bracket; for large t
+    (e.g. t = 9.3 on 27 df) scipy's ``nct.cdf`` returns NaN far in the tail and the root finder
+    stops. The fallback computes the same quantities (R ``t.test``; d_z interval by inverting
+    the noncentral t within a bracket of a few standard errors around t, where the cdf is
+    finite).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([1.08, 0.33, 1.67, 1.0, 0.67, 1.33, 2.0, 0.33, 1.0, 1.33] * 3)
+    >>> res = paired_t_safe(d, np.zeros(d.size))
+    >>> round(res.t, 2), res.df, res.cohen_dz_ci_low < res.cohen_dz < res.cohen_dz_ci_high
+    (10.02, 29.0, True)
+    """
+    try:
+        return stats.paired_t(b, a)
+    except (ValueError, RuntimeError):
+        pass
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    d = d[~np.isnan(d)]
+    n = d.size
+    if n < 2 or not float(d.std(ddof=1)) > 0:
+        nan = math.nan
+        return stats.PairedTResult(nan, nan, nan, nan, nan, nan, nan, nan, nan, n,
+                                   "The t-test is undefined for these differences.")
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    df = float(n - 1)
+    se = sd / math.sqrt(n)
+    t = mean / se
+    q = float(_st.t.ppf(0.975, df))
+    p = float(2 * _st.t.sf(abs(t), df))
+
+    def limit(prob: float) -> float:
+        width = 6.0 * math.sqrt(1.0 + t * t / (2.0 * df)) + 1.0
+
+        def f(ncp: float) -> float:
+            return float(_st.nct.cdf(t, df, ncp)) - prob
+
+        return float(optimize.brentq(f, t - width, t + width, xtol=1e-10))
+
+    try:
+        lo, hi = limit(0.975) / math.sqrt(n), limit(0.025) / math.sqrt(n)
+    except (ValueError, RuntimeError):
+        lo = hi = math.nan
+    return stats.PairedTResult(t, df, p, mean, mean - q * se, mean + q * se, mean / sd, lo, hi,
+                               n, "d_z interval by the fallback of analysis.paired_t_safe")
+
+
+# --------------------------------------------------------------------------------------------
+# Disclosure helpers
+# --------------------------------------------------------------------------------------------
+
+
+class _Sdc:
+    """Collects the SDC log and display tables of one analysis run."""
+
+    def __init__(self, k_min: int):
+        self.k_min = k_min
+        self.log = SdcLog()
+        self.display: dict[str, pd.DataFrame] = {}
+
+    def policy(self, k: int | None = None) -> DisclosurePolicy:
+        k = int(k or self.k_min)
+        return DisclosurePolicy(k_min=k, reliability_n=max(30, k))
+
+    def protect(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        labels: Sequence[Hashable],
+        count_columns: Sequence[str],
+        value_columns: Sequence[str],
+        *,
+        percent_groups: Sequence[Sequence[str]] = (),
+        linked: Mapping[str, Sequence[str]] | None = None,
+        row_k: Sequence[int] | None = None,
+        suppressed_column: str | None = None,
+    ) -> pd.DataFrame:
+        """Protect a statistics table; returns the published numeric table (NaN = suppressed).
+
+        ``count_columns`` are the n's a row rests on (the smallest decides); ``linked`` maps a
+        percentage column to columns that must be hidden with it (its confidence limits);
+        ``row_k`` gives a per-row threshold (high-sensitivity items).
+        """
+        out = frame.copy()
+        if out.empty:
+            self.display[name] = out.astype(object)
+            return out
+        labels = [str(x) for x in labels]
+        work = out.copy()
+        work.index = pd.Index(labels)
+        counts = work[list(count_columns)].apply(pd.to_numeric, errors="coerce").fillna(0)
+        work["__n"] = counts.min(axis=1).astype(int)
+        ks = pd.Series(list(row_k) if row_k is not None else [self.k_min] * len(work),
+                       index=work.index).astype(int)
+        pct_cols = [c for g in percent_groups for c in g]
+        formats = {c: "{:.0f}" for c in count_columns}
+        numeric_parts, display_parts, supp_parts = [], [], []
+        for k in sorted(ks.unique()):
+            part = work[ks == k]
+            tmp_log = SdcLog()
+            pt = protect_statistics_table(
+                part, "__n", [*count_columns, *value_columns], self.policy(k), tmp_log, name,
+                percent_groups=percent_groups, class_rule=False, formats=formats,
+            )
+            for e in tmp_log.entries:
+                if e.column != "__n":
+                    self.log.add(e.table, e.row, e.column, e.rule, e.threshold)
+            num, disp, sup = pt.numeric.copy(), pt.display.copy(), pt.suppressed.copy()
+            for row in part.index:
+                small = int(part.loc[row, "__n"]) < k
+                for c in count_columns:
+                    v = pd.to_numeric(part.loc[row, c], errors="coerce")
+                    if small and not pd.isna(v) and (0 < v < k or v == 0):
+                        disp.loc[row, c] = f"<{k}"
+                        num.loc[row, c] = np.nan
+                    elif small and not pd.isna(v):
+                        # Another n of the row is small; this one is published.
+                        disp.loc[row, c] = f"{int(v)}"
+                        num.loc[row, c] = float(v)
+                        sup.loc[row, c] = False
+                for pct, deps in (linked or {}).items():
+                    if bool(sup.loc[row, pct]) and not small:
+                        for dep in deps:
+                            if not bool(sup.loc[row, dep]):
+                                sup.loc[row, dep] = True
+                                num.loc[row, dep] = np.nan
+                                disp.loc[row, dep] = "–"
+                                self.log.add(name, row, dep, "complementary", k)
+                if suppressed_column is not None:
+                    num.loc[row, suppressed_column] = small
+                    disp.loc[row, suppressed_column] = "yes" if small else ""
+            numeric_parts.append(num)
+            display_parts.append(disp)
+            supp_parts.append(sup)
+        num = pd.concat(numeric_parts).loc[work.index]
+        disp = pd.concat(display_parts).loc[work.index].drop(columns="__n")
+        self.display[name] = disp.reset_index(drop=True)
+        result = num[list(out.columns)].reset_index(drop=True)
+        for c in count_columns:
+            result[c] = pd.to_numeric(result[c], errors="coerce").astype("Int64")
+        if suppressed_column is not None:
+            result[suppressed_column] = result[suppressed_column].astype(bool)
+        for c in pct_cols + list(value_columns):
+            result[c] = pd.to_numeric(result[c], errors="coerce").astype(float)
+        result.index = out.index
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# Scores per wave
+# --------------------------------------------------------------------------------------------
+
+
+class _Scores:
+    """Cached scores of every wave (``retro`` from the post frame)."""
+
+    def __init__(self, waves: Mapping[str, pd.DataFrame], instrument: Instrument):
+        self.waves = waves
+        self.inst = instrument
+        self._items: dict[str, pd.DataFrame] = {}
+        self._scales: dict[str, pd.DataFrame] = {}
+        self._index: dict[str, pd.Series] = {}
+
+    def present(self, wave: str) -> bool:
+        frame = wave_frame(self.waves, wave)
+        if frame is None:
+            return False
+        if wave == "retro":
+            return bool(scoring.wave_columns(self.inst, "retro"))
+        return True
+
+    def items(self, wave: str) -> pd.DataFrame:
+        if wave not in self._items:
+            frame = wave_frame(self.waves, wave)
+            self._items[wave] = scoring.item_scores(frame, self.inst, wave)
+        return self._items[wave]
+
+    def scales(self, wave: str) -> pd.DataFrame:
+        if wave not in self._scales:
+            frame = wave_frame(self.waves, wave)
+            self._scales[wave] = scoring.scale_scores(frame, self.inst, wave)
+        return self._scales[wave]
+
+    def index(self, wave: str) -> pd.Series:
+        if wave not in self._index:
+            frame = wave_frame(self.waves, wave)
+            self._index[wave] = scoring.domain_scores(frame, self.inst, wave, "readiness")
+        return self._index[wave]
+
+
+def _readiness_scales(inst: Instrument, scales: pd.DataFrame) -> list[str]:
+    return [s for s, sc in inst.scales.items() if sc.domain == "readiness" and s in scales]
+
+
+def _pair_key(a: str, b: str) -> str:
+    return f"{a}-{b}"
+
+
+# --------------------------------------------------------------------------------------------
+# Items and scales
+# --------------------------------------------------------------------------------------------
+
+
+def _items_table(sc: _Scores, pairs: dict, inst: Instrument, n_resamples: int,
+                 seed: int, k_min: int, sdc: _Sdc) -> pd.DataFrame:
+    frames = []
+    row_k: list[int] = []
+    for (a, b), pr in pairs.items():
+        if not (sc.present(a) and sc.present(b)):
+            continue
+        ia, ib = sc.items(a), sc.items(b)
+        common = [c for c in ib.columns if c in ia.columns]
+        if not common:
+            continue
+        xa = ia.loc[list(pr["record_a"]), common].reset_index(drop=True)
+        xb = ib.loc[list(pr["record_b"]), common].reset_index(drop=True)
+        tab = stats.paired_item_table(xb, xa, n_resamples=n_resamples, seed=seed)
+        tab.insert(1, "scale_id", [inst.item(i).scale for i in common])
+        tab.insert(2, "wave_a", a)
+        tab.insert(3, "wave_b", b)
+        ks = [max(k_min, HIGH_SENSITIVITY_K) if inst.item(i).sensitivity == "high" else k_min
+              for i in common]
+        tab["suppressed"] = tab["n_pairs"].to_numpy() < np.array(ks)
+        tab["p_holm"] = np.nan
+        stat_cols = [c for c in ITEM_COLUMNS if c not in
+                     ("item_id", "scale_id", "wave_a", "wave_b", "n_pairs", "suppressed")]
+        tab.loc[tab["suppressed"], stat_cols] = np.nan
+        groups = tab["scale_id"].fillna("").to_numpy()
+        for g in np.unique(groups):
+            sel = (groups == g) & ~tab["suppressed"].to_numpy()
+            if sel.any():
+                tab.loc[sel, "p_holm"] = stats.p_adjust(tab.loc[sel, "p_value"].to_numpy(),
+                                                        "holm")
+        frames.append(tab[list(ITEM_COLUMNS)])
+        row_k += ks
+    if not frames:
+        return _empty(ITEM_COLUMNS)
+    table = pd.concat(frames, ignore_index=True)
+    labels = [f"{r.wave_a}-{r.wave_b}:{r.item_id}" for r in table.itertuples()]
+    values = [c for c in ITEM_COLUMNS if c not in ("item_id", "scale_id", "wave_a", "wave_b",
+                                                   "n_pairs", "suppressed")
+              and not c.startswith("pct_")]
+    return sdc.protect(table, "items", labels, ["n_pairs"], values,
+                       percent_groups=[["pct_improved", "pct_unchanged", "pct_declined"]],
+                       row_k=row_k, suppressed_column="suppressed")
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+def _alpha(block: pd.DataFrame) -> stats.AlphaResult:
+    block = block.dropna(how="all")
+    return stats.cronbach_alpha(block)
+
+
+def _scale_blocks(sc: _Scores, inst: Instrument, wave: str) -> dict[str, pd.DataFrame]:
+    """Item blocks (all respondents of ``wave``) of every scale scored in that wave."""
+    scales = sc.scales(wave)
+    items = sc.items(wave)
+    blocks = {s: items[list(inst.scales[s].items)] for s in scales.columns}
+    ready = _readiness_scales(inst, scales)
+    if ready:
+        blocks[READINESS_INDEX] = scales[ready]
+    return blocks
+
+
+def _scale_values(sc: _Scores, inst: Instrument, wave: str) -> pd.DataFrame:
+    values = sc.scales(wave).copy()
+    if _readiness_scales(inst, values):
+        values[READINESS_INDEX] = sc.index(wave)
+    return values
+
+
+def _n_items(inst: Instrument, scale_id: str, scales: pd.Index) -> int:
+    if scale_id == READINESS_INDEX:
+        return sum(len(inst.scales[s].items) for s in _readiness_scales(inst, scales))
+    return len(inst.scales[scale_id].items)
+
+
+def _scales_table(sc: _Scores, pairs: dict, inst: Instrument, k_min: int,
+                  sdc: _Sdc) -> pd.DataFrame:
+    rows = []
+    for (a, b), pr in pairs.items():
+        if not (sc.present(a) and sc.present(b)):
+            continue
+        va, vb = _scale_values(sc, inst, a), _scale_values(sc, inst, b)
+        common = [c for c in vb.columns if c in va.columns]
+        if not common:
+            continue
+        blocks_a, blocks_b = _scale_blocks(sc, inst, a), _scale_blocks(sc, inst, b)
+        for s in common:
+            xa = va.loc[list(pr["record_a"]), s].to_numpy(dtype=float)
+            xb = vb.loc[list(pr["record_b"]), s].to_numpy(dtype=float)
+            ok = ~np.isnan(xa) & ~np.isnan(xb)
+            xa, xb = xa[ok], xb[ok]
+            res = paired_t_safe(xb, xa)
+            al_a, al_b = _alpha(blocks_a[s]), _alpha(blocks_b[s])
+            rows.append({
+                "scale_id": s, "wave_a": a, "wave_b": b,
+                "n_items": _n_items(inst, s, sc.scales(a).columns),
+                "n_pairs": int(ok.sum()),
+                "alpha_a": al_a.alpha if al_a.n >= k_min else np.nan,
+                "alpha_b": al_b.alpha if al_b.n >= k_min else np.nan,
+                "mean_a": float(xa.mean()) if xa.size else np.nan,
+                "mean_b": float(xb.mean()) if xb.size else np.nan,
+                "mean_change": res.mean_diff, "mean_change_ci_low": res.ci_low,
+                "mean_change_ci_high": res.ci_high, "t": res.t, "df": res.df,
+                "p_value": res.pvalue, "cohen_dz": res.cohen_dz,
+                "cohen_dz_ci_low": res.cohen_dz_ci_low,
+                "cohen_dz_ci_high": res.cohen_dz_ci_high,
+                "suppressed": int(ok.sum()) < k_min,
+            })
+    if not rows:
+        return _empty(SCALE_COLUMNS)
+    table = pd.DataFrame(rows, columns=list(SCALE_COLUMNS))
+    labels = [f"{r.wave_a}-{r.wave_b}:{r.scale_id}" for r in table.itertuples()]
+    values = [c for c in SCALE_COLUMNS
+              if c not in ("scale_id", "wave_a", "wave_b", "n_items", "n_pairs", "suppressed")]
+    return sdc.protect(table, "scales", labels, ["n_pairs"], values,
+                       suppressed_column="suppressed")
+
+
+def _reliability_table(sc: _Scores, inst: Instrument, sdc: _Sdc) -> pd.DataFrame:
+    cols = ["scale_id", "wave", "alpha", "ci_low", "ci_high", "n", "k", "warning"]
+    rows = []
+    for wave in ("pre", "post", "retro", "followup"):
+        if not sc.present(wave):
+            continue
+        for s, block in _scale_blocks(sc, inst, wave).items():
+            if block.shape[1] < 2:
+                continue
+            res = _alpha(block)
+            low = bool(np.isfinite(res.alpha) and res.alpha < 0.7)
+            rows.append({"scale_id": s, "wave": wave, "alpha": res.alpha, "ci_low": res.ci_low,
+                         "ci_high": res.ci_high, "n": res.n, "k": res.k,
+                         "warning": "alpha < 0.70" if low else ""})
+    if not rows:
+        return _empty(cols)
+    table = pd.DataFrame(rows, columns=cols)
+    out = sdc.protect(table, "reliability", [f"{r.wave}:{r.scale_id}" for r in
+                                             table.itertuples()],
+                      ["n"], ["alpha", "ci_low", "ci_high"])
+    out.loc[out["alpha"].isna(), "warning"] = ""
+    return out
+
+
+def _unpaired_table(sc: _Scores, inst: Instrument, scales_tab: pd.DataFrame,
+                    pairs: dict, sdc: _Sdc) -> pd.DataFrame:
+    cols = ["scale_id", "wave_a", "wave_b", "n_a", "n_b", "mean_a", "mean_b", "difference",
+            "ci_low", "ci_high", "mann_whitney_p", "rank_biserial", "n_pairs",
+            "matched_change", "direction_disagrees"]
+    rows = []
+    for a, b in _UNPAIRED_PAIRS:
+        if not (sc.present(a) and sc.present(b)):
+            continue
+        va, vb = _scale_values(sc, inst, a), _scale_values(sc, inst, b)
+        for s in [c for c in vb.columns if c in va.columns]:
+            xa = va[s].dropna().to_numpy(dtype=float)
+            xb = vb[s].dropna().to_numpy(dtype=float)
+            diff, lo, hi, _ = welch_interval(xa, xb)
+            mw = stats.mann_whitney(xb, xa)
+            # The matched estimate as published (NaN when suppressed).
+            m = scales_tab[(scales_tab["scale_id"] == s) & (scales_tab["wave_a"] == a)
+                           & (scales_tab["wave_b"] == b)]
+            mc = float(m["mean_change"].iloc[0]) if len(m) else np.nan
+            npairs = len(pairs.get((a, b), []))
+            disagree = bool(np.isfinite(mc) and np.isfinite(diff) and mc != 0 and diff != 0
+                            and np.sign(mc) != np.sign(diff))
+            rows.append({"scale_id": s, "wave_a": a, "wave_b": b, "n_a": xa.size,
+                         "n_b": xb.size,
+                         "mean_a": xa.mean() if xa.size else np.nan,
+                         "mean_b": xb.mean() if xb.size else np.nan, "difference": diff,
+                         "ci_low": lo, "ci_high": hi, "mann_whitney_p": mw.pvalue,
+                         "rank_biserial": mw.rank_biserial, "n_pairs": npairs,
+                         "matched_change": mc, "direction_disagrees": disagree})
+    if not rows:
+        return _empty(cols)
+    table = pd.DataFrame(rows, columns=cols)
+    labels = [f"{r.wave_a}-{r.wave_b}:{r.scale_id}" for r in table.itertuples()]
+    out = sdc.protect(table, "unpaired", labels, ["n_a", "n_b"],
+                      ["mean_a", "mean_b", "difference", "ci_low", "ci_high", "mann_whitney_p",
+                       "rank_biserial", "matched_change"])
+    out["n_pairs"] = pd.to_numeric(out["n_pairs"]).astype("Int64")
+    small = out["n_pairs"].fillna(0) < sdc.k_min
+    out.loc[small, "n_pairs"] = pd.NA
+    out["direction_disagrees"] = out["direction_disagrees"].astype(bool) & out[
+        "difference"].notna()
+    return out
+
+
+def _matching_bias(sc: _Scores, inst: Instrument, waves: Mapping[str, pd.DataFrame],
+                   sdc: _Sdc) -> pd.DataFrame:
+    """R-ID-07: pre respondents matched to post vs not, on the pre readiness index."""
+    cols = ["wave_a", "wave_b", "n_matched", "n_unmatched", "mean_matched", "mean_unmatched",
+            "smd", "bias_flag"]
+    if not (sc.present("pre") and sc.present("post")):
+        return _empty(cols)
+    values = _scale_values(sc, inst, "pre")
+    if READINESS_INDEX not in values:
+        return _empty(cols)
+    pr = matched_pairs(waves, "pre", "post")
+    idx = values[READINESS_INDEX]
+    is_matched = idx.index.isin(list(pr["record_a"]))
+    xm = idx[is_matched].dropna().to_numpy(dtype=float)
+    xu = idx[~is_matched].dropna().to_numpy(dtype=float)
+    smd = np.nan
+    if xm.size >= 2 and xu.size >= 2:
+        pooled = math.sqrt(((xm.size - 1) * xm.var(ddof=1) + (xu.size - 1) * xu.var(ddof=1))
+                           / (xm.size + xu.size - 2))
+        smd = (xm.mean() - xu.mean()) / pooled if pooled > 0 else np.nan
+    table = pd.DataFrame([{
+        "wave_a": "pre", "wave_b": "post", "n_matched": xm.size, "n_unmatched": xu.size,
+        "mean_matched": xm.mean() if xm.size else np.nan,
+        "mean_unmatched": xu.mean() if xu.size else np.nan, "smd": smd,
+        "bias_flag": bool(np.isfinite(smd) and abs(smd) > 0.25),
+    }], columns=cols)
+    out = sdc.protect(table, "matching_bias", ["pre-post"], ["n_matched", "n_unmatched"],
+                      ["mean_matched", "mean_unmatched", "smd"])
+    out["bias_flag"] = out["bias_flag"].astype(bool) & out["smd"].notna()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Knowledge, reaction, follow-up, cooperation
+# --------------------------------------------------------------------------------------------
+
+
+def _paired_bootstrap(func, n: int, n_resamples: int, seed: int) -> tuple[float, float]:
+    """Percentile interval of ``func(indices)`` over resampled pairs (stats.bootstrap_ci)."""
+    if n < 2:
+        return np.nan, np.nan
+
+    def statistic(sample: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.moveaxis(np.asarray(sample), axis, -1).astype(int)
+        return func(idx)
+
+    res = stats.bootstrap_ci(np.arange(n, dtype=float), statistic, n_resamples=n_resamples,
+                             seed=seed)
+    return float(res.ci_low[0]), float(res.ci_high[0])
+
+
+def _gain(pre: np.ndarray, post: np.ndarray):
+    def func(idx: np.ndarray) -> np.ndarray:
+        mpre = pre[idx].mean(axis=-1)
+        mpost = post[idx].mean(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(mpre < 100, (mpost - mpre) / (100 - mpre), np.nan)
+    return func
+
+
+def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, seed: int,
+                     sdc: _Sdc) -> pd.DataFrame:
+    cols = ["item_id", "n", "pct_correct_pre", "pct_correct_post", "mcnemar_statistic",
+            "p_value", "mean_score_pre", "mean_score_post", "mean_change",
+            "mean_change_ci_low", "mean_change_ci_high", "normalized_gain",
+            "normalized_gain_ci_low", "normalized_gain_ci_high"]
+    questions = [it.id for it in inst.items_for_wave("pre")
+                 if it.type == "knowledge" and it.asked_in("post")]
+    pr = pairs.get(("pre", "post"))
+    if not questions or pr is None or "pre" not in waves or "post" not in waves:
+        return _empty(cols)
+    ca = scoring.knowledge_correct(waves["pre"], inst, "pre").loc[list(pr["record_a"])]
+    cb = scoring.knowledge_correct(waves["post"], inst, "post").loc[list(pr["record_b"])]
+    ca, cb = ca.reset_index(drop=True), cb.reset_index(drop=True)
+    rows = []
+    for q in questions:
+        ok = ca[q].notna() & cb[q].notna()
+        a, b = ca.loc[ok, q].to_numpy() > 0, cb.loc[ok, q].to_numpy() > 0
+        res = stats.mcnemar(a, b)
+        n = int(ok.sum())
+        rows.append({"item_id": q, "n": n,
+                     "pct_correct_pre": 100 * a.mean() if n else np.nan,
+                     "pct_correct_post": 100 * b.mean() if n else np.nan,
+                     "mcnemar_statistic": res.statistic, "p_value": res.pvalue})
+    sa = scoring.knowledge_scores(waves["pre"], inst, "pre").loc[list(pr["record_a"])]
+    sb = scoring.knowledge_scores(waves["post"], inst, "post").loc[list(pr["record_b"])]
+    xa, xb = sa.to_numpy(dtype=float), sb.to_numpy(dtype=float)
+    ok = ~np.isnan(xa) & ~np.isnan(xb)
+    xa, xb = xa[ok], xb[ok]
+    t = paired_t_safe(xb, xa)
+    gain = stats.normalized_gain(xa, xb, 100) if xa.size else np.nan
+    g_lo, g_hi = _paired_bootstrap(_gain(xa, xb), xa.size, n_resamples, seed)
+    rows.append({"item_id": "knowledge_total", "n": int(ok.sum()),
+                 "mean_score_pre": xa.mean() if xa.size else np.nan,
+                 "mean_score_post": xb.mean() if xb.size else np.nan,
+                 "mean_change": t.mean_diff, "mean_change_ci_low": t.ci_low,
+                 "mean_change_ci_high": t.ci_high, "normalized_gain": gain,
+                 "normalized_gain_ci_low": g_lo, "normalized_gain_ci_high": g_hi})
+    table = pd.DataFrame(rows, columns=cols)
+    values = [c for c in cols if c not in ("item_id", "n", "pct_correct_pre",
+                                           "pct_correct_post")]
+    return sdc.protect(table, "knowledge", list(table["item_id"]), ["n"], values,
+                       percent_groups=[["pct_correct_pre"], ["pct_correct_post"]])
+
+
+def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int,
+                    sdc: _Sdc) -> pd.DataFrame:
+    cols = ["item_id", "part", "scale_id", "n", "count_1", "count_2", "count_3", "count_4",
+            "count_5", "missing_code", "count_missing", "mean", "mean_ci_low", "mean_ci_high",
+            "pct_agree"]
+    post = waves.get("post")
+    items = [it for it in inst.items_for_wave("post")
+             if it.section == "reaction" and it.type == "likert"]
+    if post is None or not items:
+        return _empty(cols)
+    rows, row_k, tables = [], [], {}
+    for it in items:
+        clist = inst.choice_lists[it.choices]
+        raw = post[it.id].astype("string") if it.id in post.columns else pd.Series(
+            pd.NA, index=post.index, dtype="string")
+        codes = list(clist.codes)
+        counts = {c: int((raw == c).sum()) for c in codes}
+        miss = list(clist.missing_codes)
+        n_missing = int(raw.isin(miss).sum()) if miss else 0
+        scores = scoring.item_scores(post[[it.id]] if it.id in post.columns
+                                     else pd.DataFrame(index=post.index), inst, "post")[it.id]
+        x = scores.dropna().to_numpy(dtype=float)
+        boot = stats.bootstrap_ci(x, n_resamples=n_resamples, seed=seed) if x.size else None
+        k = max(sdc.k_min, HIGH_SENSITIVITY_K) if it.sensitivity == "high" else sdc.k_min
+        row = {"item_id": it.id, "part": it.part, "scale_id": it.scale,
+               "n": int(x.size + n_missing),
+               "missing_code": miss[0] if miss else None,
+               "count_missing": n_missing if miss else np.nan,
+               "mean": x.mean() if x.size else np.nan,
+               "mean_ci_low": float(boot.ci_low[0]) if boot is not None else np.nan,
+               "mean_ci_high": float(boot.ci_high[0]) if boot is not None else np.nan,
+               "pct_agree": 100 * float((x >= 4).mean()) if x.size else np.nan}
+        for i, c in enumerate(codes[:5], start=1):
+            row[f"count_{i}"] = counts[c]
+        rows.append(row)
+        row_k.append(k)
+        dist = {c: counts[c] for c in codes}
+        if miss:
+            dist[miss[0]] = n_missing
+        tab = pd.DataFrame([dist], index=pd.Index([it.id], name="item"))
+        tab.columns.name = it.id
+        if tab.to_numpy().sum() > 0:
+            tables[it.id] = (tab, k)
+    table = pd.DataFrame(rows, columns=cols)
+    # Distributions: each item's counts as a frequency table (primary + complementary rules;
+    # the whole cohort is not a subgroup, so no class rule).
+    count_cols = [f"count_{i}" for i in range(1, 6)] + ["count_missing"]
+    count_disp = {}
+    for item_id, (tab, k) in tables.items():
+        pt = protect_related_tables({f"reaction:{item_id}": tab}, sdc.policy(k), sdc.log,
+                                    class_rule=False)[f"reaction:{item_id}"]
+        pos = table.index[table["item_id"] == item_id][0]
+        for j, c in enumerate(tab.columns):
+            col = count_cols[j] if j < 5 else "count_missing"
+            table.loc[pos, col] = pt.numeric.loc[item_id, c]
+            count_disp[(pos, col)] = pt.display.loc[item_id, c]
+    for c in count_cols:
+        table[c] = pd.to_numeric(table[c], errors="coerce")
+    out = sdc.protect(table, "reaction", list(table["item_id"]), ["n"],
+                      ["mean", "mean_ci_low", "mean_ci_high"],
+                      percent_groups=[["pct_agree"]], row_k=row_k)
+    disp = sdc.display["reaction"]
+    for (pos, col), text in count_disp.items():
+        small = pd.isna(out.loc[pos, "n"])
+        disp.loc[pos, col] = "–" if small else text
+        if small:
+            out.loc[pos, col] = np.nan
+    for c in count_cols:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    return out
+
+
+def _followup_table(waves, inst: Instrument, sdc: _Sdc) -> pd.DataFrame:
+    cols = ["measure", "item_id", "n", "pct", "ci_low", "ci_high"]
+    fu = waves.get("followup")
+    if fu is None:
+        return _empty(cols)
+
+    def col(item_id: str) -> pd.Series:
+        if item_id in fu.columns and inst.has_item(item_id):
+            return fu[item_id].astype("string")
+        return pd.Series(pd.NA, index=fu.index, dtype="string")
+
+    applied, materials = col("fu_applied"), col("fu_materials")
+    specs = [
+        ("applied", "fu_applied", applied.notna(), applied.isin(list(_APPLIED_YES))),
+        ("used_materials", "fu_materials", materials.notna(), materials == "Y"),
+        ("drafting", "fu_drafting", col("fu_drafting").notna(), col("fu_drafting") == "Y"),
+        ("contacted", "fu_contacted", col("fu_contacted").notna(),
+         col("fu_contacted") == "Y"),
+        ("applied_or_materials", "fu_applied+fu_materials",
+         applied.notna() | materials.notna(),
+         applied.isin(list(_APPLIED_YES)) | (materials == "Y")),
+    ]
+    rows = []
+    for measure, item_id, answered, yes in specs:
+        answered = answered.fillna(False).astype(bool)
+        yes = yes.fillna(False).astype(bool) & answered
+        n, x = int(answered.sum()), int(yes.sum())
+        ci = stats.wilson_ci(x, n)
+        rows.append({"measure": measure, "item_id": item_id, "n": n,
+                     "pct": 100 * ci.proportion if n else np.nan,
+                     "ci_low": 100 * ci.ci_low if n else np.nan,
+                     "ci_high": 100 * ci.ci_high if n else np.nan})
+    table = pd.DataFrame(rows, columns=cols)
+    return sdc.protect(table, "followup", list(table["measure"]), ["n"], ["ci_low", "ci_high"],
+                       percent_groups=[["pct"]], linked={"pct": ["ci_low", "ci_high"]})
+
+
+def _cooperation_table(waves, inst: Instrument, pairs: dict, n_resamples: int, seed: int,
+                       sdc: _Sdc) -> pd.DataFrame:
+    cols = ["wave_a", "wave_b", "n_pairs", "mean_a", "mean_b", "mean_change",
+            "mean_change_ci_low", "mean_change_ci_high", "median_change", "pct_new_contact",
+            "pct_new_contact_ci_low", "pct_new_contact_ci_high", "wilcoxon_v", "p_value"]
+    if not inst.has_item("coop_contacts"):
+        return _empty(cols)
+    rows = []
+    for a, b in (("pre", "post"), ("pre", "followup")):
+        if a not in waves or b not in waves or not inst.item("coop_contacts").asked_in(b):
+            continue
+        pr = pairs.get((a, b))
+        if pr is None:
+            continue
+
+        def values(wave: str, records: list) -> np.ndarray:
+            frame = waves[wave]
+            if "coop_contacts" not in frame.columns:
+                return np.full(len(records), np.nan)
+            return pd.to_numeric(frame.loc[records, "coop_contacts"],
+                                 errors="coerce").to_numpy(dtype=float)
+
+        xa, xb = values(a, list(pr["record_a"])), values(b, list(pr["record_b"]))
+        ok = ~np.isnan(xa) & ~np.isnan(xb)
+        xa, xb = xa[ok], xb[ok]
+        d = xb - xa
+        n = int(d.size)
+        w = stats.wilcoxon_signed_rank(xb, xa) if n else None
+        boot = stats.bootstrap_ci(d, n_resamples=n_resamples, seed=seed) if n else None
+        ci = stats.wilson_ci(int((d > 0).sum()), n)
+        rows.append({
+            "wave_a": a, "wave_b": b, "n_pairs": n,
+            "mean_a": xa.mean() if n else np.nan, "mean_b": xb.mean() if n else np.nan,
+            "mean_change": d.mean() if n else np.nan,
+            "mean_change_ci_low": float(boot.ci_low[0]) if boot else np.nan,
+            "mean_change_ci_high": float(boot.ci_high[0]) if boot else np.nan,
+            "median_change": float(np.median(d)) if n else np.nan,
+            "pct_new_contact": 100 * ci.proportion if n else np.nan,
+            "pct_new_contact_ci_low": 100 * ci.ci_low if n else np.nan,
+            "pct_new_contact_ci_high": 100 * ci.ci_high if n else np.nan,
+            "wilcoxon_v": w.statistic if w else np.nan, "p_value": w.pvalue if w else np.nan,
+        })
+    if not rows:
+        return _empty(cols)
+    table = pd.DataFrame(rows, columns=cols)
+    values_cols = [c for c in cols if c not in ("wave_a", "wave_b", "n_pairs",
+                                                "pct_new_contact")]
+    return sdc.protect(table, "cooperation", [f"{r.wave_a}-{r.wave_b}" for r in
+                                              table.itertuples()],
+                       ["n_pairs"], values_cols, percent_groups=[["pct_new_contact"]],
+                       linked={"pct_new_contact": ["pct_new_contact_ci_low",
+                                                   "pct_new_contact_ci_high"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Participation and disaggregation (subgroup tables protected together)
+# --------------------------------------------------------------------------------------------
+
+
+def _profile(frame: pd.DataFrame, inst: Instrument, role: str) -> pd.Series:
+    item = inst.item_by_role(role)
+    if item is None or item.id not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    values = frame[item.id].astype("string")
+    if role == "sector":
+        values = values.map(lambda v: SECTOR_GROUPS.get(v, v) if pd.notna(v) else v)
+        values = values.astype("string")
+    return values
+
+
+def _dimensions(inst: Instrument) -> list[str]:
+    return [d for d in _DIMENSIONS if inst.item_by_role(d) is not None]
+
+
+def analyze_workshop(
+    waves: Mapping[str, pd.DataFrame],
+    instrument: Instrument,
+    config: Any = None,
+    k_min: int = 5,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> WorkshopAnalysis:
+    """Compute every table of one workshop, each passed through disclosure control.
+
+    Parameters
+    ----------
+    waves : mapping of str to DataFrame
+        ``"pre"``, ``"post"``, ``"followup"`` (any may be absent), as ingest produces them:
+        indexed by ``record_id``, answer codes as text, ``participant_key`` and ``collision``.
+    instrument : Instrument
+        The instrument the waves were collected with.
+    config : WorkshopConfig, optional
+        Gives ``privacy.k_min`` (the stricter of it and ``k_min`` is used),
+        ``privacy.hide_small_groups`` and ``expected`` participation (``participants``,
+        ``per_country``, ``countries``).
+    k_min : int
+        Disclosure threshold (at least 3).
+    n_resamples : int
+        Bootstrap resamples for the intervals of mean changes and the normalized gain.
+    seed : int
+        Seed of every bootstrap: the same inputs and seed give the same tables.
+
+    Returns
+    -------
+    WorkshopAnalysis
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from evaluation.instrument import load_instrument, default_instrument_path
+    >>> inst = load_instrument(default_instrument_path())
+    >>> rng = np.random.default_rng(1)
+    >>> keys = [f"P{i:03d}" for i in range(12)]
+    >>> def wave(shift):
+    ...     data = {i: [str(min(5, int(v) + shift)) for v in rng.integers(1, 4, 12)]
+    ...             for i in ["ud_drivers", "ud_exclusion", "ud_conditions"]}
+    ...     return pd.DataFrame({**data, "participant_key": keys, "collision": False},
+    ...                         index=pd.Index([f"r{shift}{i}" for i in range(12)],
+    ...                                        name="record_id"))
+    >>> res = analyze_workshop({"pre": wave(0), "post": wave(1)}, inst, n_resamples=200)
+    >>> res.items[["item_id", "wave_a", "wave_b", "n_pairs"]].head(2)
+            item_id wave_a wave_b  n_pairs
+    0    ud_drivers    pre   post       12
+    1  ud_exclusion    pre   post       12
+    >>> res.matched["pre-post"], "followup" in res.waves
+    (12, False)
+    """
+    k = effective_k_min(k_min, config)
+    DisclosurePolicy(k_min=k)  # validates k (at least 3)
+    waves = {w: f for w, f in waves.items() if f is not None}
+    inst = instrument
+    sdc = _Sdc(k)
+    sc = _Scores(waves, inst)
+    notes: list[str] = []
+    for w in ("pre", "post", "followup"):
+        if w not in waves:
+            notes.append(f"The {w} wave is absent: comparisons with it are not computed.")
+    if "post" in waves and not scoring.wave_columns(inst, "retro"):
+        notes.append("The instrument has no retrospective (then-test) items: retro→post and "
+                     "pre→retro are not computed.")
+    pairs = {}
+    for a, b in WAVE_PAIRS:
+        if sc.present(a) and sc.present(b):
+            pairs[(a, b)] = matched_pairs(waves, a, b)
+    matched = {_pair_key(a, b): len(p) for (a, b), p in pairs.items()}
+    if ("pre", "post") in pairs and matched["pre-post"] == 0:
+        notes.append("No pre and post records could be matched: paired tables are empty "
+                     "(all rows suppressed); the unpaired comparison is the only estimate.")
+
+    items = _items_table(sc, pairs, inst, n_resamples, seed, k, sdc)
+    scales = _scales_table(sc, pairs, inst, k, sdc)
+    unpaired = _unpaired_table(sc, inst, scales, pairs, sdc)
+    bias = _matching_bias(sc, inst, waves, sdc)
+    reliability = _reliability_table(sc, inst, sdc)
+    knowledge = _knowledge_table(waves, inst, pairs, n_resamples, seed, sdc)
+    reaction = _reaction_table(waves, inst, n_resamples, seed, sdc)
+    followup = _followup_table(waves, inst, sdc)
+    cooperation = _cooperation_table(waves, inst, pairs, n_resamples, seed, sdc)
+    participation, disaggregation, distributions = _subgroup_tables(
+        waves, inst, sc, pairs, config, sdc
+    )
+    return WorkshopAnalysis(
+        items=items, scales=scales, unpaired=unpaired, matching_bias=bias,
+        reliability=reliability, knowledge=knowledge, reaction=reaction, followup=followup,
+        cooperation=cooperation, participation=participation, disaggregation=disaggregation,
+        distributions=distributions, sdc_log=sdc.log.to_frame(), k_min=k, instrument=inst,
+        waves=tuple(w for w in ("pre", "post", "followup") if w in waves), matched=matched,
+        display=sdc.display, notes=notes,
+    )
+
+
+def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: Any,
+                     sdc: _Sdc) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    k = sdc.k_min
+    expected = dict(getattr(config, "expected", None) or {})
+    privacy = getattr(config, "privacy", None)
+    hide = bool(getattr(privacy, "hide_small_groups", False))
+    dims = _dimensions(inst)
+    freq: dict[str, pd.DataFrame] = {}
+    # -- participation counts by subgroup: one single-column table per wave and dimension.
+    for w in ("pre", "post", "followup"):
+        if w not in waves:
+            continue
+        for d in dims:
+            item = inst.item_by_role(d)
+            raw = waves[w][item.id].astype("string") if item.id in waves[w].columns else \
+                pd.Series(pd.NA, index=waves[w].index, dtype="string")
+            counts = raw.fillna("(missing)").value_counts()
+            codes = [c for c in inst.choice_lists[item.choices].codes if c in counts.index]
+            codes += [c for c in counts.index if c not in codes]
+            if not codes:
+                continue
+            tab = pd.DataFrame({"respondents": [int(counts[c]) for c in codes]},
+                               index=pd.Index(codes, name=f"{d}_code"))
+            tab.columns.name = f"respondents_{w}"
+            freq[f"participation:{w}:{d}"] = tab
+    # -- disaggregation: groups from the pre profile of matched pre→post pairs, collapsed.
+    pr = pairs.get(("pre", "post"))
+    mapping: dict[str, dict] = {}
+    group_of: dict[str, pd.Series] = {}
+    if pr is not None and len(pr):
+        for d in dims:
+            ga = _profile(waves["pre"], inst, d).loc[list(pr["record_a"])].to_numpy()
+            gb = _profile(waves["post"], inst, d).loc[list(pr["record_b"])].to_numpy()
+            g = pd.Series([a if pd.notna(a) else b for a, b in zip(ga, gb, strict=True)],
+                          index=pr.index, dtype="string").fillna("(missing)")
+            sizes = g.value_counts()
+            mapping[d] = collapse_small_groups(list(sizes.index), list(sizes.to_numpy()), k,
+                                               other_label="other")
+            group_of[d] = g.map(mapping[d])
+    # Readiness index change by subgroup (statistics table).
+    dis_cols = ["dimension", "group", "n", "mean_a", "mean_b", "mean_change", "ci_low",
+                "ci_high"]
+    dis_rows = []
+    if pr is not None and len(pr) and sc.present("pre") and sc.present("post"):
+        ia = _scale_values(sc, inst, "pre")
+        ib = _scale_values(sc, inst, "post")
+        if READINESS_INDEX in ia and READINESS_INDEX in ib:
+            xa = pd.Series(ia.loc[list(pr["record_a"]), READINESS_INDEX].to_numpy(),
+                           index=pr.index)
+            xb = pd.Series(ib.loc[list(pr["record_b"]), READINESS_INDEX].to_numpy(),
+                           index=pr.index)
+            for d, g in group_of.items():
+                for grp in sorted(g.unique(), key=lambda x: (x == "other", str(x))):
+                    sel = (g == grp).to_numpy()
+                    a_, b_ = xa[sel].to_numpy(float), xb[sel].to_numpy(float)
+                    ok = ~np.isnan(a_) & ~np.isnan(b_)
+                    res = paired_t_safe(b_[ok], a_[ok])
+                    dis_rows.append({"dimension": d, "group": grp, "n": int(ok.sum()),
+                                     "mean_a": a_[ok].mean() if ok.any() else np.nan,
+                                     "mean_b": b_[ok].mean() if ok.any() else np.nan,
+                                     "mean_change": res.mean_diff, "ci_low": res.ci_low,
+                                     "ci_high": res.ci_high})
+    dis = pd.DataFrame(dis_rows, columns=dis_cols)
+    disaggregation = sdc.protect(dis, "disaggregation",
+                                 [f"{r.dimension}:{r.group}" for r in dis.itertuples()],
+                                 ["n"], ["mean_a", "mean_b", "mean_change", "ci_low",
+                                         "ci_high"]) if len(dis) else _empty(dis_cols)
+    # Likert distributions (3 categories) of post respondents by the same collapsed groups.
+    dist_meta = []
+    post = waves.get("post")
+    if post is not None and mapping:
+        for item_id in _DISTRIBUTION_ITEMS:
+            if not inst.has_item(item_id) or item_id not in post.columns:
+                continue
+            item = inst.item(item_id)
+            clist = inst.choice_lists[item.choices]
+            points = len(clist.codes)
+            answers = pd.to_numeric(post[item_id].astype("string"), errors="coerce")
+            answers = answers.where(answers.between(1, points))
+            cats = collapse_likert(answers, points)
+            for d in mapping:
+                grp = _profile(post, inst, d).fillna("(missing)").map(
+                    lambda v, m=mapping[d]: m.get(v, "other"))
+                ok = cats.notna().to_numpy()
+                if not ok.any():
+                    continue
+                tab = pd.crosstab(grp[ok].to_numpy(), cats[ok].astype(str).to_numpy())
+                tab = tab.reindex(columns=["disagree", "neutral", "agree"], fill_value=0)
+                tab.index = pd.Index([str(x) for x in tab.index], name=d)
+                tab.columns.name = item_id
+                name = f"distribution:{item_id}:{d}"
+                freq[name] = tab.astype(int)
+                dist_meta.append((name, item_id, d))
+    protected = {}
+    if freq:
+        protected = protect_related_tables(freq, sdc.policy(), sdc.log)
+        for name, pt in protected.items():
+            sdc.display[name] = pt.display
+    # -- participation long table
+    part_rows = []
+    per_country = expected.get("per_country")
+    countries = [str(c) for c in expected.get("countries") or []]
+    total_plan = expected.get("participants")
+    for w in ("pre", "post", "followup"):
+        if w not in waves:
+            continue
+        n = len(waves[w])
+        part_rows.append({"dimension": "total", "group": "all", "wave": w, "n": n,
+                          "base": total_plan, "rate": n / total_plan if total_plan else np.nan,
+                          "attrition": np.nan})
+        for d in dims:
+            name = f"participation:{w}:{d}"
+            if name not in protected:
+                continue
+            num = protected[name].numeric
+            for code in freq[name].index:
+                value = num.loc[code, "respondents"]
+                if hide and pd.isna(value):
+                    continue
+                base = per_country if (d == "country" and code in countries) else None
+                part_rows.append({"dimension": d, "group": code, "wave": w, "n": value,
+                                  "base": base,
+                                  "rate": value / base if base and pd.notna(value) else np.nan,
+                                  "attrition": np.nan})
+    for (a, b), p in pairs.items():
+        if "retro" in (a, b):
+            continue
+        base = len(waves[a])
+        rate = len(p) / base if base else np.nan
+        part_rows.append({"dimension": "matched", "group": _pair_key(a, b), "wave": b,
+                          "n": len(p), "base": base, "rate": rate,
+                          "attrition": 1 - rate if base else np.nan})
+    part = pd.DataFrame(part_rows, columns=["dimension", "group", "wave", "n", "base", "rate",
+                                            "attrition"])
+    if len(part):
+        part["base"] = pd.to_numeric(part["base"], errors="coerce")
+        # Totals and matched counts: a number under k_min is not published (group size rule).
+        small = part["dimension"].isin(["total", "matched"]) & (
+            pd.to_numeric(part["n"], errors="coerce") < k)
+        for i in part.index[small]:
+            for c in ("n", "rate", "attrition"):
+                sdc.log.add("participation", f"{part.at[i, 'dimension']}:"
+                            f"{part.at[i, 'group']}:{part.at[i, 'wave']}", c, "group_size", k)
+            part.loc[i, ["n", "rate", "attrition"]] = np.nan
+        part["n"] = pd.to_numeric(part["n"], errors="coerce").astype("Int64")
+        part["base"] = part["base"].astype("Int64")
+    sdc.display["participation"] = part.astype(object).where(part.notna(), "–")
+    # -- distributions long-to-wide numeric table
+    dist_rows = []
+    for name, item_id, d in dist_meta:
+        num = protected[name].numeric
+        for grp in freq[name].index:
+            if hide and pd.isna(num.loc[grp, "Total"]):
+                continue
+            dist_rows.append({"item_id": item_id, "dimension": d, "group": grp,
+                              "n": num.loc[grp, "Total"],
+                              **{c: num.loc[grp, c] for c in ("disagree", "neutral", "agree")}})
+    dist = pd.DataFrame(dist_rows, columns=["item_id", "dimension", "group", "n", "disagree",
+                                            "neutral", "agree"])
+    for c in ("n", "disagree", "neutral", "agree"):
+        dist[c] = pd.to_numeric(dist[c], errors="coerce").astype("Int64")
+    if hide and len(disaggregation):
+        disaggregation = disaggregation[disaggregation["n"].notna()].reset_index(drop=True)
+    return part, disaggregation, dist

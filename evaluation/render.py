@@ -1,0 +1,640 @@
+"""Render a report notebook into donor-ready HTML and PDF.
+
+The chain runs in one process (no command-line tools): :func:`execute_notebook` runs a papermill
+template with the workshop's parameters, :func:`notebook_to_html` exports the executed notebook
+with the toolkit's own nbconvert template (``evaluation/templates/report``) and
+:func:`html_to_pdf` lays the HTML out on A4 pages with WeasyPrint. :func:`render_notebook_report`
+does all three and writes ``<stem>.ipynb``, ``<stem>.html`` and ``<stem>.pdf`` atomically.
+
+What a rendered report guarantees
+---------------------------------
+- **Self-contained and script-free.** No input cells, prompts, tracebacks, warnings (stderr),
+  scripts or widgets; images are embedded as ``data:`` URIs; a Content-Security-Policy meta tag
+  (:data:`CONTENT_SECURITY_POLICY`) forbids every script, frame and remote fetch. Links to web
+  pages written in markdown become plain text showing the address; an external image, stylesheet
+  or font (something that would be *fetched*) makes rendering fail with
+  :class:`~evaluation.errors.ReportError`.
+- **Text stays as the notebook produced it.** ``text/html`` outputs are included as they are
+  (the library escapes respondent text before it reaches an output); the template never unescapes
+  anything. ``<script>`` elements are removed from the final document as a second line of defence.
+- **Readable in every language of the region.** UTF-8, ``<html lang>``, and a font stack led by
+  DejaVu Sans, which covers Russian, Kazakh, Kyrgyz and Tajik Cyrillic and Uzbek/Turkmen Latin
+  (including U+02BB in "Oʻzbekiston").
+- **Navigable.** A table of contents is built from the ``h1``–``h3`` headings; in the PDF it sits
+  on its own page with page numbers (CSS ``target-counter``). Pages are numbered "n / N".
+- **Honest about demo data.** With ``synthetic=True`` a "SYNTHETIC DEMONSTRATION DATA" banner
+  stays at the top of the screen and is printed in the header of every PDF page.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from evaluation.errors import ReportError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "TEMPLATE_DIR",
+    "execute_notebook",
+    "html_to_pdf",
+    "notebook_to_html",
+    "render_notebook_report",
+]
+
+#: Folder holding the nbconvert template ``report`` (``index.html.j2``, ``report.css``).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+#: Content-Security-Policy of every report: no script source at all, images and fonts only as
+#: ``data:`` URIs, inline styles only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+)
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "banner": "SYNTHETIC DEMONSTRATION DATA",
+        "note": (
+            "This report was produced from synthetic demonstration data. No number in it "
+            "describes a real workshop or a real person."
+        ),
+        "toc": "Contents",
+    },
+    "ru": {
+        "banner": "SYNTHETIC DEMONSTRATION DATA · СИНТЕТИЧЕСКИЕ ДЕМОНСТРАЦИОННЫЕ ДАННЫЕ",
+        "note": (
+            "Этот отчёт подготовлен на синтетических демонстрационных данных. Ни одна цифра "
+            "в нём не описывает реальный семинар или реального человека."
+        ),
+        "toc": "Содержание",
+    },
+}
+
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_HEADING_RE = re.compile(r"<h([1-3])(\s[^>]*)?>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+_ID_ATTR_RE = re.compile(r"""\sid\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>")
+_SCRIPT_RE = re.compile(r"<script\b.*?(</script\s*>|$)", re.IGNORECASE | re.DOTALL)
+_EXTERNAL = r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//"  # http://, https://, ftp://, //host
+_EXTERNAL_LINK_RE = re.compile(
+    r"<a\b[^>]*?\shref\s*=\s*([\"'])\s*(?P<url>(?:https?:|ftp:)?//[^\"']*)\1[^>]*>(?P<inner>.*?)</a\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_OPEN_TAG_RE = re.compile(r"<[A-Za-z][^>]*>")
+_STYLE_ELEMENT_RE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+_EXTERNAL_ATTR_RE = re.compile(
+    r"\s(?:src|srcset|href|data|action|formaction|poster|background|xlink:href)\s*=\s*"
+    r"([\"'])\s*" + _EXTERNAL,
+    re.IGNORECASE,
+)
+_EXTERNAL_CSS_RE = re.compile(
+    r"(?:url\(\s*[\"']?\s*" + _EXTERNAL + r"|@import\s+[\"']?\s*" + _EXTERNAL + ")",
+    re.IGNORECASE,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _words(language: str) -> dict[str, str]:
+    return _WORDS.get(language.split("-")[0].lower(), _WORDS["en"])
+
+
+def _workshop_label(parameters: Mapping[str, Any] | None, fallback: str) -> str:
+    parameters = parameters or {}
+    for key in ("workshop_id", "workshop"):
+        value = parameters.get(key)
+        if value:
+            return str(value)
+    if parameters.get("workshop_dir"):
+        return Path(str(parameters["workshop_dir"])).name
+    return fallback
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    """First line of ``text``, without ANSI colour codes, shortened to ``limit`` characters."""
+    line = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(text)).strip().splitlines()
+    first = line[0].strip() if line else ""
+    if len(first) > limit:
+        first = first[: limit - 1].rstrip() + "…"
+    return first.rstrip(".")
+
+
+def _atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _css_string(text: str) -> str:
+    """Quote-safe content for a CSS string literal inside a ``<style>`` element."""
+    out = []
+    for char in text:
+        if char in '"\\<>' or ord(char) < 0x20:
+            out.append(f"\\{ord(char):x} ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _plain_text(fragment: str) -> str:
+    return " ".join(_html.unescape(_TAG_RE.sub("", fragment)).split())
+
+
+def _number_headings(body: str) -> tuple[str, list[tuple[int, str, str]]]:
+    """Give every h1–h3 an ASCII id ``sec-N`` and return the TOC entries.
+
+    Internal links to the old ids (``href="#old"``) are redirected to the new ones.
+    """
+    entries: list[tuple[int, str, str]] = []
+    renamed: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        level, attrs, inner = int(match[1]), match[2] or "", match[3]
+        text = _plain_text(inner)
+        if not text or "no-toc" in attrs:
+            return match[0]
+        new_id = f"sec-{len(entries) + 1}"
+        old = _ID_ATTR_RE.search(attrs)
+        if old:
+            renamed[old[1].strip("\"'")] = new_id
+        # the id nbconvert would have given the heading: keeps markdown links like (#Итоги)
+        renamed.setdefault(quote(text.replace(" ", "-"), safe="?/:@!$&'()*+,;="), new_id)
+        attrs = _ID_ATTR_RE.sub("", attrs)
+        entries.append((level, new_id, _html.escape(text)))
+        return f'<h{level} id="{new_id}"{attrs}>{inner}</h{level}>'
+
+    body = _HEADING_RE.sub(replace, body)
+    for old_id, new_id in renamed.items():
+        for spelled in {old_id, _html.escape(old_id, quote=False)}:
+            body = body.replace(f'href="#{spelled}"', f'href="#{new_id}"')
+    return body, entries
+
+
+def _toc_html(entries: list[tuple[int, str, str]], label: str) -> str:
+    if not entries:
+        return ""
+    top = min(level for level, _, _ in entries)
+    items = "\n".join(
+        f'<li class="toc-{level - top + 1}"><a href="#{anchor}">{text}</a></li>'
+        for level, anchor, text in entries
+    )
+    return (
+        f'<nav class="toc" aria-labelledby="toc-title">\n<h2 id="toc-title">{_html.escape(label)}'
+        f"</h2>\n<ol>\n{items}\n</ol>\n</nav>"
+    )
+
+
+def _unlink_external(match: re.Match[str]) -> str:
+    url = _html.unescape(match["url"]).strip()
+    inner = match["inner"]
+    shown = f'<span class="external-link-url">{_html.escape(url)}</span>'
+    if _plain_text(inner) in {url, url.rstrip("/")}:
+        return shown
+    return f'<span class="external-link">{inner}</span> ({shown})'
+
+
+def _external_references(document: str) -> int:
+    """Count references inside tags and style sheets that a viewer would fetch from elsewhere."""
+    count = sum(len(_EXTERNAL_ATTR_RE.findall(tag)) for tag in _OPEN_TAG_RE.findall(document))
+    count += sum(len(_EXTERNAL_CSS_RE.findall(tag)) for tag in _OPEN_TAG_RE.findall(document))
+    count += sum(len(_EXTERNAL_CSS_RE.findall(css)) for css in _STYLE_ELEMENT_RE.findall(document))
+    return count
+
+
+def _read_notebook(nb: NotebookNode | str | os.PathLike[str]) -> NotebookNode:
+    import nbformat
+
+    if isinstance(nb, (str, os.PathLike)):
+        return nbformat.read(os.fspath(nb), as_version=4)
+    return nb
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def execute_notebook(
+    template: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: int | None = 300,
+) -> NotebookNode:
+    """Run a papermill template notebook in this process and return the executed notebook.
+
+    Parameters
+    ----------
+    template : path
+        The template notebook (outputs-free, one cell tagged ``parameters``).
+    output : path or None
+        Where the executed notebook is written (atomically); ``None`` writes nothing.
+    parameters : mapping, optional
+        Values injected after the ``parameters`` cell (papermill semantics).
+    kernel_name : str, optional
+        Jupyter kernel to use. ``None`` takes the notebook's kernelspec, or ``"python3"`` when it
+        names none; ``python3`` runs on this interpreter (jupyter_client swaps a bare
+        ``python`` in the kernel command for ``sys.executable``).
+    cwd : path, optional
+        Working directory of the kernel; ``None`` keeps the current one.
+    timeout : int or None, default 300
+        Seconds one cell may run.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook, with papermill's provenance metadata (parameters, timings).
+
+    Raises
+    ------
+    ReportError
+        One sentence naming the failing cell and its exception name and message. Cell outputs
+        and tracebacks are never quoted, because they may hold data.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> from evaluation.render import execute_notebook
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook()
+    >>> cell = nbformat.v4.new_code_cell("n = 1")
+    >>> cell.metadata["tags"] = ["parameters"]
+    >>> nb.cells = [cell, nbformat.v4.new_code_cell("print(n * 2)")]
+    >>> nbformat.write(nb, tmp / "t.ipynb")
+    >>> done = execute_notebook(tmp / "t.ipynb", tmp / "out.ipynb", {"n": 21})
+    >>> done.cells[-1].outputs[0].text
+    '42\\n'
+    >>> (tmp / "out.ipynb").exists()
+    True
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    template = Path(template)
+    label = _workshop_label(parameters, template.stem)
+    try:
+        nb = nbformat.read(template, as_version=4)
+    except FileNotFoundError:
+        raise ReportError(label, f"the template notebook {template.name} does not exist.") from None
+    except Exception as exc:  # malformed JSON, wrong nbformat, …
+        raise ReportError(
+            label, f"the template notebook {template.name} cannot be read ({type(exc).__name__})."
+        ) from None
+    if kernel_name is None and not nb.metadata.get("kernelspec", {}).get("name"):
+        kernel_name = "python3"
+    try:
+        executed = papermill.execute_notebook(
+            nb,
+            None,
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            cwd=os.fspath(cwd) if cwd is not None else None,
+            execution_timeout=timeout,
+            request_save_on_cell_execute=False,
+            progress_bar=False,
+            log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        cell = exc.exec_count if exc.exec_count is not None else exc.cell_index + 1
+        message = _one_line(exc.evalue)
+        detail = f"{exc.ename}: {message}" if message else exc.ename
+        error = ReportError(label, f"cell {cell} of {template.name} failed with {detail}.")
+        error.cell_index, error.ename = exc.cell_index, exc.ename
+        raise error from None
+    except TimeoutError:
+        raise ReportError(
+            label, f"a cell of {template.name} ran for more than {timeout} seconds."
+        ) from None
+    except Exception as exc:
+        name = type(exc).__name__
+        if name == "NoSuchKernel":
+            reason = f"no Jupyter kernel named {kernel_name!r} is installed"
+        elif name == "DeadKernelError":
+            reason = "the kernel died while it was running"
+        else:
+            reason = f"running it failed with {name}: {_one_line(exc)}"
+        raise ReportError(label, f"{template.name}: {reason}.") from None
+    if output is not None:
+        _atomic_write(Path(output), nbformat.writes(executed))
+    return executed
+
+
+def notebook_to_html(
+    nb: NotebookNode | str | os.PathLike[str],
+    title: str,
+    language: str = "en",
+    synthetic: bool = False,
+) -> str:
+    """Export an executed notebook as one self-contained, script-free HTML document.
+
+    Parameters
+    ----------
+    nb : NotebookNode or path
+        The executed notebook.
+    title : str
+        Report title (``<title>``, title block, running footer of the PDF).
+    language : str, default "en"
+        BCP 47 language code for ``<html lang>``; ``"ru"`` also switches the fixed words
+        (table of contents, synthetic-data notice) to Russian.
+    synthetic : bool, default False
+        Mark every screen and page as "SYNTHETIC DEMONSTRATION DATA".
+
+    Returns
+    -------
+    str
+        The HTML document (UTF-8, CSP meta tag, table of contents, embedded images).
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not a language code.
+    ReportError
+        If the document would still refer to an external image, style sheet or font.
+
+    Notes
+    -----
+    Cells tagged ``remove_cell`` (or ``remove-cell``) are dropped; cells tagged
+    ``remove_output`` keep nothing. Headings with the class ``no-toc`` stay out of the table of
+    contents.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from evaluation.render import notebook_to_html
+    >>> nb = nbformat.v4.new_notebook()
+    >>> nb.cells = [nbformat.v4.new_markdown_cell("# Итоги семинара\\n\\nТоҷикистон, Oʻzbekiston")]
+    >>> page = notebook_to_html(nb, "Demo", language="ru", synthetic=True)
+    >>> '<html lang="ru">' in page, "<script" in page, "SYNTHETIC DEMONSTRATION DATA" in page
+    (True, False, True)
+    >>> '<a href="#sec-1">Итоги семинара</a>' in page
+    True
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    if not isinstance(language, str) or not _LANG_RE.match(language):
+        raise ValueError(f"language must be a language code such as 'en' or 'ru', not {language!r}")
+    notebook = _read_notebook(nb)
+    words = _words(language)
+    placeholder = f"<!--toc-{uuid.uuid4().hex}-->"
+
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[os.fspath(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(
+            remove_cell_tags=("remove_cell", "remove-cell"),
+            remove_all_outputs_tags=("remove_output", "remove-output"),
+            enabled=True,
+        ),
+        enabled=True,
+    )
+    resources = {
+        "report": {
+            "title": str(title),
+            "language": language,
+            "synthetic": bool(synthetic),
+            "banner": words["banner"],
+            "banner_css": _css_string(words["banner"]),
+            "synthetic_note": words["note"],
+            "csp": CONTENT_SECURITY_POLICY,
+            "toc_placeholder": placeholder,
+        }
+    }
+    document, _ = exporter.from_notebook_node(notebook, resources=resources)
+
+    # Only the notebook's own content (between <main> and </main>) feeds the contents list.
+    start = document.index("<main>", document.index(placeholder))
+    end = document.rindex("</main>")
+    main, toc = _number_headings(document[start:end])
+    document = document[:start] + main + document[end:]
+    document = document.replace(placeholder, _toc_html(toc, words["toc"]), 1)
+
+    document = _SCRIPT_RE.sub("", document)
+    document = _EXTERNAL_LINK_RE.sub(_unlink_external, document)
+    external = _external_references(document)
+    if external:
+        label = _workshop_label(notebook.metadata.get("papermill", {}).get("parameters"), title)
+        raise ReportError(
+            label,
+            f"the report refers to {external} external resource(s) (image, style sheet or "
+            "font on the web); embed them or remove them so the report is self-contained.",
+        )
+    return document
+
+
+def _make_fetcher(base_url: str | None) -> tuple[Any, list[str]]:
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs (and files under ``base_url``)."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    refused: list[str] = []
+    base_dir: Path | None = None
+    if base_url:
+        parsed = urlparse(base_url)
+        if parsed.scheme in ("", "file"):
+            raw = url2pathname(parsed.path) if parsed.scheme == "file" else base_url
+            base_dir = Path(raw).resolve()
+            if not base_dir.is_dir():
+                base_dir = base_dir.parent
+
+    def allowed(url: str) -> bool:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return True
+        if scheme == "file" and base_dir is not None:
+            path = Path(url2pathname(urlparse(url).path)).resolve()
+            return path == base_dir or base_dir in path.parents
+        return False
+
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint < 66: fetchers are plain functions
+        from weasyprint import default_url_fetcher
+
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if not allowed(url):
+                refused.append(url.split(":", 1)[0])
+                raise ValueError("refused: the report may not fetch anything from outside")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch, refused
+
+    class _LocalFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not allowed(url):
+                refused.append(url.split(":", 1)[0])
+                raise ValueError("refused: the report may not fetch anything from outside")
+            return super().fetch(url, headers)
+
+    return _LocalFetcher(allowed_protocols=("data", "file")), refused
+
+
+def html_to_pdf(
+    html: str,
+    out: str | os.PathLike[str],
+    base_url: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Lay out report HTML on A4 pages with WeasyPrint and write the PDF atomically.
+
+    Parameters
+    ----------
+    html : str
+        A document from :func:`notebook_to_html` (its stylesheet sets A4, margins, the running
+        title, "n / N" page numbers and the page numbers of the table of contents).
+    out : path
+        The PDF file to write.
+    base_url : str or path, optional
+        Folder against which relative references resolve. Only ``data:`` URIs and files under
+        this folder are ever read; nothing is fetched from the network.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    ReportError
+        If the document asks for a resource outside ``data:`` URIs and ``base_url``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from pypdf import PdfReader
+    >>> from evaluation.render import html_to_pdf
+    >>> page = '<!DOCTYPE html><html lang="ru"><meta charset="utf-8"><h1>Итоги</h1></html>'
+    >>> pdf = html_to_pdf(page, Path(tempfile.mkdtemp()) / "r.pdf")
+    >>> reader = PdfReader(pdf)
+    >>> [round(float(v)) for v in reader.pages[0].mediabox[2:]]
+    [595, 842]
+    >>> "Итоги" in reader.pages[0].extract_text()
+    True
+    """
+    import weasyprint
+
+    out = Path(out)
+    base = os.fspath(base_url) if base_url is not None else None
+    fetcher, refused = _make_fetcher(base)
+    document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher, media_type="print")
+    pdf = document.write_pdf(pdf_tags=True)
+    if refused:
+        schemes = ", ".join(sorted(set(refused)))
+        title = re.search(r"<title>(.*?)</title>", html, re.IGNORECASE | re.DOTALL)
+        raise ReportError(
+            _html.unescape(title[1]).strip() if title else out.stem,
+            f"the PDF would need {len(refused)} resource(s) from outside the report "
+            f"({schemes}); embed them as data URIs.",
+        )
+    return _atomic_write(out, pdf)
+
+
+def _default_title(nb: NotebookNode, fallback: str) -> str:
+    if nb.metadata.get("title"):
+        return str(nb.metadata["title"])
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#\s+(.+?)\s*#*\s*$", cell.source, re.MULTILINE)
+            if match:
+                return match[1]
+    return fallback
+
+
+def render_notebook_report(
+    template: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    stem: str = "report",
+    language: str = "en",
+    title: str | None = None,
+    synthetic: bool = False,
+    kernel_name: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: int | None = 300,
+) -> dict[str, Path]:
+    """Execute a report template and write the notebook, HTML and PDF next to each other.
+
+    Parameters
+    ----------
+    template : path
+        The papermill template notebook.
+    out_dir : path
+        Output folder (created if needed), e.g. ``reports/<workshop-id>``.
+    parameters : mapping, optional
+        Papermill parameters of the template.
+    stem : str, default "report"
+        File name stem; pass e.g. ``"report.ru"`` for a report in a second language.
+    language : str, default "en"
+        Language code of the report (see :func:`notebook_to_html`).
+    title : str, optional
+        Report title; by default the notebook's ``metadata.title`` or its first ``# heading``.
+    synthetic : bool, default False
+        Mark every page as synthetic demonstration data.
+    kernel_name, cwd, timeout
+        Passed to :func:`execute_notebook`.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"ipynb": ..., "html": ..., "pdf": ...}``. Each file is written through a temporary
+        file and ``os.replace``, so a reader never sees a half-written file; if a step fails,
+        the files of the earlier steps of this run are already in place and later ones untouched.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> from evaluation.render import render_notebook_report
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook()
+    >>> nb.cells = [nbformat.v4.new_markdown_cell("# Отчёт"), nbformat.v4.new_code_cell("1 + 1")]
+    >>> nbformat.write(nb, tmp / "t.ipynb")
+    >>> paths = render_notebook_report(tmp / "t.ipynb", tmp / "out", {}, language="ru")
+    >>> sorted(p.name for p in paths.values())
+    ['report.html', 'report.ipynb', 'report.pdf']
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("ipynb", "html", "pdf")}
+    executed = execute_notebook(
+        template, paths["ipynb"], parameters, kernel_name=kernel_name, cwd=cwd, timeout=timeout
+    )
+    if title is None:
+        title = _default_title(executed, Path(template).stem)
+    document = notebook_to_html(executed, title, language=language, synthetic=synthetic)
+    _atomic_write(paths["html"], document)
+    html_to_pdf(document, paths["pdf"], base_url=out_dir)
+    return paths

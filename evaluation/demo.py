@@ -585,6 +585,14 @@ def _code_distance(a: Mapping[str, str | int], b: Mapping[str, str | int]) -> in
     return dist
 
 
+def _rate(item: Item) -> float:
+    """The share of "yes" (positive) answers intended for a non-profile single-choice item."""
+    for key, rate in _FOLLOWUP_RATES:
+        if key in item.id:
+            return rate
+    return 0.5
+
+
 def _form_fields(inst: Instrument, wave: str) -> list[tuple[Section, Item, str]]:
     """(section, item, column name) in XLSForm order, as :mod:`evaluation.xlsform` writes it."""
     out: list[tuple[Section, Item, str]] = []
@@ -614,6 +622,7 @@ class _WorkshopGenerator:
         self.people: list[_Person] = []
         self.facts: dict[str, _WaveFacts] = {}
         self.both: list[_Person] = []
+        self.yes: dict[str, set[int]] = {}
         self.post_only: list[_Person] = []
 
     # -- people ----------------------------------------------------------------------------
@@ -718,7 +727,9 @@ class _WorkshopGenerator:
         lift = 0.35 if scale is not None and scale.domain == "cooperation" else 0.0
         if reaction:
             part = {"intro": -0.3, "part1": 0.1, "part2": 0.4}.get(item.part or "", 0.0)
-            star = 1.05 + part + 0.55 * value + self.offset[item.id] + float(rng.normal(0, 0.5))
+            # agenda parts are rated by their own quality only: part 2 highest, intro lowest
+            offset = 0.0 if item.part else self.offset[item.id]
+            star = 1.05 + part + 0.55 * value + offset + float(rng.normal(0, 0.5))
         else:
             star = lift + 0.85 * value + self.offset[item.id] + float(rng.normal(0.0, 0.6))
         code = int(round((low + high) / 2.0 + star * step))
@@ -730,7 +741,7 @@ class _WorkshopGenerator:
     def knowledge(self, person: _Person, item: Item, wave: str, clist: ChoiceList) -> str:
         rng = self.rng
         shift = 1.6 * person.gain if wave != "pre" else 0.0
-        p = _expit(-0.2 + 0.7 * person.theta + shift + 1.5 * self.offset[item.id])
+        p = _expit(-0.05 + 0.7 * person.theta + shift + 1.5 * self.offset[item.id])
         if rng.random() < p:
             return str(item.correct)
         wrong = [c for c in clist.codes if c != item.correct]
@@ -749,15 +760,15 @@ class _WorkshopGenerator:
             if item.role == "country" and "INT" in codes and person.country not in codes:
                 return "INT"
             return codes[int(rng.integers(0, len(codes)))]
-        rate = 0.5
-        for key, base in _FOLLOWUP_RATES:
-            if key in item.id:
-                rate = base
-                break
-        p = _expit(math.log(rate / (1 - rate)) + 1.2 * (person.gain - self.spec.gain))
         positive = [c for c in codes if c in _POSITIVE_CODES] or codes[:1]
         negative = [c for c in codes if c not in positive]
-        pool = positive if (rng.random() < p or not negative) else negative
+        if item.id in self.yes:
+            says_yes = person.number in self.yes[item.id]
+        else:
+            p = _expit(math.log(_rate(item) / (1 - _rate(item)))
+                       + 1.2 * (person.gain - self.spec.gain))
+            says_yes = rng.random() < p
+        pool = positive if (says_yes or not negative) else negative
         return rng.pick(pool, [0.75 ** i for i in range(len(pool))])
 
     def multiple(self, person: _Person, item: Item, clist: ChoiceList) -> tuple[str, ...]:
@@ -892,6 +903,15 @@ class _WorkshopGenerator:
     def build_wave(self, wave: str, people: list[_Person]) -> tuple[list[_Submission],
                                                                     _WaveFacts]:
         spec, rng = self.spec, self.rng
+        # Follow-up yes/no outcomes: exactly round(rate * n) people say yes (the ones with the
+        # largest gain plus noise), so small workshops still show the intended proportions.
+        self.yes = {}
+        if wave == "followup":
+            for item in self.inst.items_for_wave(wave):
+                if item.type == "single_choice" and item.role is None:
+                    score = {p.number: p.gain + rng.normal(0.0, 0.4) for p in people}
+                    ranked = sorted(score, key=lambda n: (-score[n], n))
+                    self.yes[item.id] = set(ranked[: int(round(_rate(item) * len(people)))])
         subs = []
         for person in people:
             subs.append(self.submission(self.answers(person, wave), wave, person.number))

@@ -22,8 +22,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/evaluate demo --out demo-workshops
-	$(BIN)/evaluate demo-forms --out reports/forms
+	$(BIN)/evaluate demo --out demo-workshops --forms reports/forms
+	@for ws in demo-workshops/*/; do $(BIN)/evaluate ingest $$ws || exit 1; done
 
 test: $(STAMP)
 	$(BIN)/ruff check evaluation tests benchmarks

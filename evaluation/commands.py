@@ -68,4 +68,34 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_ingest)
 
 
-REGISTRY = [add_ingest]
+def _cmd_report(args: argparse.Namespace) -> int:
+    from evaluation.report import run_report
+
+    languages = args.lang or ["en"]
+    for language in languages:
+        paths = run_report(Path(args.workshop_dir), args.out, language=language,
+                           k_min=args.k_min, seed=args.seed)
+        print(f"[{language}] " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
+    return 0
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    """Register ``evaluate report WORKSHOP_DIR [--out DIR] [--lang en|ru]``."""
+    p = sub.add_parser(
+        "report",
+        help="render the outcome report of one workshop (HTML, PDF, Excel annex, results/)",
+        description="Ingest and analyse WORKSHOP_DIR, execute notebooks/workshop_report.ipynb "
+        "with papermill, and write report.html, report.pdf, report.ipynb, annex.xlsx, "
+        "results/*.csv and results/provenance.json into --out (default reports/<id>).",
+    )
+    p.add_argument("workshop_dir", help="the workshop folder (holding workshop.yaml)")
+    p.add_argument("--out", default=None, help="output folder (default: reports/<id>)")
+    p.add_argument("--lang", action="append", choices=("en", "ru"),
+                   help="report language; repeat for several (default: en)")
+    p.add_argument("--k-min", type=int, default=None,
+                   help="suppression threshold (default: workshop.yaml, never below 3)")
+    p.add_argument("--seed", type=int, default=20180521, help="bootstrap seed")
+    p.set_defaults(func=_cmd_report)
+
+
+REGISTRY = [add_ingest, add_report]

@@ -63,6 +63,7 @@ __all__ = [
     "DemoWorkshop",
     "DEMO_WORKSHOPS",
     "generate_demo",
+    "generate_workshop",
     "write_demo_forms",
 ]
 
@@ -1440,6 +1441,25 @@ def write_demo_forms(forms_dir: str | Path, workshop_id: str = "demo") -> list[P
             out = forms_dir / f"{inst.id}-{inst.version}-{wave}.xlsx"
             written.append(write_xlsform(inst, wave, out, workshop_id))
     return sorted(written)
+
+
+def generate_workshop(spec: DemoWorkshop, out: str | Path, seed: int = DEMO_SEED) -> Path:
+    """Write one synthetic workshop from a specification (benchmarks use large ones).
+
+    Examples
+    --------
+    >>> import dataclasses, tempfile, pathlib
+    >>> from evaluation.demo import DEMO_WORKSHOPS, generate_workshop
+    >>> spec = dataclasses.replace(DEMO_WORKSHOPS[0], id="tiny", per_country=2, observers=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = generate_workshop(spec, pathlib.Path(tmp))
+    ...     (folder / "workshop.yaml").is_file()
+    True
+    """
+    inst = load_instrument(find_instrument(f"pvect-readiness@{spec.instrument_version}"))
+    folder = Path(out) / spec.id
+    _WorkshopGenerator(spec, inst, seed, 0).run(folder)
+    return folder
 
 
 def generate_demo(out: str | Path, seed: int = DEMO_SEED,

@@ -37,11 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.colors
+import matplotlib.lines
+import matplotlib.patches
+import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from evaluation.errors import DisclosureError
 
@@ -90,6 +94,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not measured": "not measured",
         "value": "value",
         "ci": "95% CI",
+        "change_word": "change",
+        "to": "to",
     },
     "ru": {
         "before": "До семинара",
@@ -108,6 +114,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not measured": "не измерено",
         "value": "значение",
         "ci": "95% ДИ",
+        "change_word": "изменение",
+        "to": "до",
     },
 }
 
@@ -161,7 +169,8 @@ def figure_html(output: FigureOutput) -> str:
     --------
     >>> from evaluation.figures import FigureOutput, figure_html
     >>> print(figure_html(FigureOutput(b"x", 'Alt "<b>"', "A & B")))
-    <figure class="report-figure"><img src="data:image/png;base64,eA==" alt="Alt &quot;&lt;b&gt;&quot;"><figcaption>A &amp; B</figcaption></figure>
+    <figure class="report-figure"><img src="data:image/png;base64,eA=="
+    alt="Alt &quot;&lt;b&gt;&quot;"><figcaption>A &amp; B</figcaption></figure>
     """
     data = base64.b64encode(output.png_bytes).decode("ascii")
     caption = (
@@ -206,9 +215,14 @@ def _fmt(value: float, language: str, digits: int = 1, sign: bool = False) -> st
     return text.replace(".", ",") if _words(language) is WORDS["ru"] else text
 
 
-def _formatter(language: str, digits: int = 0, absolute: bool = False) -> FuncFormatter:
+def _formatter(language: str, absolute: bool = False) -> FuncFormatter:
+    """Tick labels as short as exact (2.25 stays 2.25), decimal comma in Russian."""
+    comma = _words(language) is WORDS["ru"]
+
     def fmt(x: float, _pos: int) -> str:
-        return _fmt(abs(x) if absolute else x, language, digits)
+        value = abs(x) if absolute else x
+        text = "0" if abs(value) < 1e-12 else f"{value:.6g}"
+        return text.replace(".", ",") if comma else text
 
     return FuncFormatter(fmt)
 
@@ -338,9 +352,8 @@ def likert_diverging(
     categories = [str(c) for c in dist.columns]
     values = dist.apply(pd.to_numeric, errors="coerce").astype(float)
     values.columns = categories
-    if (values.to_numpy()[~np.isnan(values.to_numpy())] < 0).any() or (
-        values.to_numpy()[~np.isnan(values.to_numpy())] > 100.5
-    ).any():
+    finite = values.to_numpy()[~np.isnan(values.to_numpy())]
+    if (finite < 0).any() or (finite > 100.5).any():
         raise ValueError("likert_diverging expects percentages between 0 and 100")
     if neutral_column is not None:
         if str(neutral_column) not in categories:
@@ -358,15 +371,15 @@ def likert_diverging(
         colours[str(neutral_column)] = _NEUTRAL_GREY
 
     suppressed_note = words["suppressed_note"].format(k=k_min)
+    joiner = " или " if words is WORDS["ru"] else " or "
     n_items = len(values)
     with _default_style(), _style():
         fig = _new_figure(1.3 + 0.42 * n_items)
         ax = fig.add_subplot()
-        labels, extent, suppressed, summary = [], 0.0, [], []
+        labels, extent, summary = [], 0.0, []
         for row, (item, shares) in enumerate(values.iterrows()):
             labels.append(_wrap(item))
             if shares.isna().any():
-                suppressed.append(str(item))
                 ax.text(0, row, suppressed_note, ha="center", va="center", color="#555555",
                         fontstyle="italic")
                 summary.append(f"{item}: {suppressed_note}")
@@ -378,21 +391,24 @@ def likert_diverging(
                 width = shares[cat]
                 if width > 0:
                     ax.barh(row, width, left=left, color=colours[cat], height=0.7,
-                            edgecolor="white", linewidth=0.5,
-                            label=cat if cat not in ax.get_legend_handles_labels()[1] else None)
+                            edgecolor="white", linewidth=0.5)
                     if width >= 7:
                         ax.text(left + width / 2, row, f"{width:.0f}", ha="center", va="center",
                                 fontsize=7.5, color=_text_colour(colours[cat]))
                 left += width
             pos, neg = shares[positive].sum(), shares[negative].sum()
             summary.append(
-                f"{item}: {_fmt(pos, language)}% {' or '.join(positive) if language != 'ru' else ' или '.join(positive)}, "
-                f"{_fmt(neg, language)}% {' or '.join(negative) if language != 'ru' else ' или '.join(negative)}"
+                f"{item}: {_fmt(pos, language)}% {joiner.join(positive)}, "
+                f"{_fmt(neg, language)}% {joiner.join(negative)}"
             )
         # legend entries in the fixed category order, even if some were empty
         handles = [mpl.patches.Patch(color=colours[c], label=c) for c in categories]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 if n_items > 2 else -0.25),
-                  ncol=min(len(categories), 5), frameon=False, fontsize=8)
+        long = sum(len(c) for c in categories) > 60
+        ncol = math.ceil(len(categories) / 2) if long else len(categories)
+        # matplotlib fills legend columns first; reorder so rows read in category order
+        handles = [handles[i] for c in range(ncol) for i in range(c, len(handles), ncol)]
+        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False,
+                   fontsize=8)
         limit = max(50.0, math.ceil(extent / 10) * 10) if extent else 50.0
         ax.set_xlim(-limit, limit)
         ax.axvline(0, color="#333333", linewidth=0.8)
@@ -402,7 +418,7 @@ def likert_diverging(
         ax.set_xlabel(words["percent"])
         if title:
             ax.set_title(title, loc="left")
-    if language == "ru":
+    if words is WORDS["ru"]:
         alt = (f"Расходящаяся столбчатая диаграмма{': ' + title if title else ''}. "
                f"Доли ответов по {n_items} пунктам, категории слева направо: "
                f"{', '.join(categories)}. ")
@@ -470,21 +486,18 @@ def dumbbell(
                 summary.append(f"{r['label']}: {note}")
                 continue
             ax.plot([r["mean_a"], r["mean_b"]], [i, i], color="#AAAAAA", linewidth=2, zorder=1)
-            ax.scatter(r["mean_a"], i, color=OKABE_ITO["orange"], marker="o", s=45, zorder=2,
-                       label=before if i == data.index[0] or not ax.collections else None)
+            ax.scatter(r["mean_a"], i, color=OKABE_ITO["orange"], marker="o", s=45, zorder=2)
             ax.scatter(r["mean_b"], i, color=OKABE_ITO["blue"], marker="s", s=45, zorder=2)
             change = r["mean_b"] - r["mean_a"]
-            part = (f"{r['label']}: {before} {_fmt(r['mean_a'], language, 2 if abs(r['mean_a']) < 10 else 1).rstrip('0').rstrip('.,')}, "
-                    f"{after} {_fmt(r['mean_b'], language, 2).rstrip('0').rstrip('.,')}, ")
             part = (f"{r['label']}: {before} {_fmt(r['mean_a'], language)}, "
                     f"{after} {_fmt(r['mean_b'], language)}, "
-                    f"{'изменение' if language == 'ru' else 'change'} "
+                    f"{words['change_word']} "
                     f"{_fmt(change, language, sign=True)}")
             if not (math.isnan(r["ci_low"]) or math.isnan(r["ci_high"])):
                 axc.plot([r["ci_low"], r["ci_high"]], [i, i], color=OKABE_ITO["blue"],
                          linewidth=1.6)
                 part += (f" ({words['ci']} {_fmt(r['ci_low'], language)} "
-                         f"{'до' if language == 'ru' else 'to'} {_fmt(r['ci_high'], language)})")
+                         f"{words['to']} {_fmt(r['ci_high'], language)})")
             axc.scatter(change, i, color=OKABE_ITO["blue"], marker="s", s=30, zorder=2)
             part += f", {n_text}"
             summary.append(part)
@@ -493,8 +506,8 @@ def dumbbell(
         ax.set_xlabel(words["mean"])
         axc.axvline(0, color="#333333", linewidth=0.8)
         axc.set_xlabel(words["change"])
-        ax.xaxis.set_major_formatter(_formatter(language, 1))
-        axc.xaxis.set_major_formatter(_formatter(language, 1))
+        ax.xaxis.set_major_formatter(_formatter(language))
+        axc.xaxis.set_major_formatter(_formatter(language))
         handles = [
             mpl.lines.Line2D([], [], color=OKABE_ITO["orange"], marker="o", linestyle="",
                              label=before),
@@ -504,7 +517,7 @@ def dumbbell(
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         if title:
             fig.suptitle(title, x=0.02, ha="left", fontsize=11)
-    if language == "ru":
+    if words is WORDS["ru"]:
         alt = (f"Точечная диаграмма средних баллов «{before}» и «{after}» по {rows} шкалам"
                f"{': ' + title if title else ''}. ")
     else:
@@ -544,7 +557,8 @@ def indicator_dashboard(
     ...     "target": [70.0, 3.0], "status": ["inconclusive", "not measured"]})
     >>> out = indicator_dashboard(ind)
     >>> print(out.alt_text.split(". ", 1)[1])
-    Share able to name 3 NAP elements: value 72.0 (95% CI 60.0 to 84.0), target 70.0, inconclusive; Network contacts: target 3.0, not measured.
+    Share able to name 3 NAP elements: value 72.0 (95% CI 60.0 to 84.0), target 70.0,
+    inconclusive; Network contacts: target 3.0, not measured.
     """
     _require(indicators, ["label", "value", "ci_low", "ci_high", "target", "status"],
              "indicator_dashboard")
@@ -557,7 +571,7 @@ def indicator_dashboard(
     unknown = sorted(set(statuses) - set(_STATUS_STYLE))
     if unknown:
         raise ValueError(f"unknown indicator status(es): {', '.join(map(repr, unknown))}")
-    to = "до" if language == "ru" else "to"
+    to = words["to"]
     rows = max(len(data), 1)
     summary = []
     with _default_style(), _style():
@@ -577,7 +591,7 @@ def indicator_dashboard(
             ax.set_yticks([0], [_wrap(r["label"], 30)])
             ax.spines["left"].set_visible(False)
             ax.tick_params(axis="y", length=0)
-            ax.xaxis.set_major_formatter(_formatter(language, 1 if hi - lo < 10 else 0))
+            ax.xaxis.set_major_formatter(_formatter(language))
             ax.tick_params(axis="x", labelsize=7)
             part = f"{r['label']}: "
             if measured:
@@ -603,7 +617,7 @@ def indicator_dashboard(
             summary.append(part + words[status])
         if title:
             fig.suptitle(title, x=0.02, ha="left", fontsize=11)
-    if language == "ru":
+    if words is WORDS["ru"]:
         alt = f"Показатели и целевые значения{': ' + title if title else ''}. "
     else:
         alt = f"Indicators against their targets{': ' + title if title else ''}. "
@@ -670,12 +684,13 @@ def participation_bars(
             ax.set_ylim(len(part) - 0.5, -0.5)
             ax.set_xlim(0, top * 1.15)
             ax.set_title(group, loc="left", fontsize=9.5, fontweight="bold")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.xaxis.set_major_formatter(_formatter(language))
             summary.append(f"{group}: " + ", ".join(items))
         axes[-1].set_xlabel(words["participants"])
         if title:
             fig.suptitle(title, x=0.02, ha="left", fontsize=11)
-    if language == "ru":
+    if words is WORDS["ru"]:
         alt = f"Столбчатая диаграмма числа участников по группам{': ' + title if title else ''}. "
     else:
         alt = f"Bar chart of participant counts by group{': ' + title if title else ''}. "
@@ -714,7 +729,8 @@ def knowledge_by_question(
     ...     "pct_pre": [40.0, 55.0], "pct_post": [85.0, None]})
     >>> out = knowledge_by_question(df, language="ru")
     >>> print(out.alt_text.split(". ", 1)[1])
-    Pillar I of the UN Strategy: До семинара 40,0%, После семинара 85,0%; What is a NAP?: До семинара 55,0%, После семинара скрыто (<5).
+    Pillar I of the UN Strategy: До семинара 40,0%, После семинара 85,0%;
+    What is a NAP?: До семинара 55,0%, После семинара скрыто (<5).
     """
     _require(df, ["question", "pct_pre", "pct_post"], "knowledge_by_question")
     words = _words(language)
@@ -759,7 +775,7 @@ def knowledge_by_question(
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         if title:
             ax.set_title(title, loc="left")
-    if language == "ru":
+    if words is WORDS["ru"]:
         alt = f"Доля правильных ответов по {rows} вопросам{': ' + title if title else ''}. "
     else:
         alt = f"Percent correct for {rows} knowledge questions{': ' + title if title else ''}. "

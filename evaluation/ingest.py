@@ -333,17 +333,23 @@ def _match_report(match: MatchResult) -> dict:
     }
 
 
-def write_ingest_outputs(result: IngestResult, reports_root: str | Path = "reports") -> Path:
+def write_ingest_outputs(
+    result: IngestResult,
+    reports_root: str | Path = "reports",
+    ingest_dir: str | Path | None = None,
+) -> Path:
     """Write processed Parquet files, the ingest report and the quarantine.
 
-    Returns the ``reports/<id>/ingest`` folder.
+    The ingest files go to ``ingest_dir`` (default ``<reports_root>/<id>/ingest``), which is
+    returned.
     """
     config = result.config
     processed = private_dir(config.processed_dir)
     for wave, frame in result.waves.items():
         atomic_write_parquet(processed / f"{wave}.parquet", _parquet_safe(frame))
     atomic_write_parquet(processed / "participants.parquet", _parquet_safe(result.participants))
-    ingest_dir = Path(reports_root) / config.id / "ingest"
+    ingest_dir = Path(ingest_dir) if ingest_dir is not None else \
+        Path(reports_root) / config.id / "ingest"
     ingest_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(ingest_dir / "report.json", result.report)
     atomic_write_csv(ingest_dir / "quarantine.csv", result.quarantine)

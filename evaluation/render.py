@@ -306,14 +306,19 @@ def execute_notebook(
         raise ReportError(
             label, f"the template notebook {template.name} cannot be read ({type(exc).__name__})."
         ) from None
-    if kernel_name is None and not nb.metadata.get("kernelspec", {}).get("name"):
+    kernelspec = nb.metadata.get("kernelspec", {})
+    if kernel_name is None and not kernelspec.get("name"):
         kernel_name = "python3"
+    language = None
+    if not (kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name")):
+        language = "python"  # papermill needs it to write the parameters cell
     try:
         executed = papermill.execute_notebook(
             nb,
             None,
             parameters=dict(parameters or {}),
             kernel_name=kernel_name,
+            language=language,
             cwd=os.fspath(cwd) if cwd is not None else None,
             execution_timeout=timeout,
             request_save_on_cell_execute=False,
@@ -324,7 +329,7 @@ def execute_notebook(
         cell = exc.exec_count if exc.exec_count is not None else exc.cell_index + 1
         message = _one_line(exc.evalue)
         detail = f"{exc.ename}: {message}" if message else exc.ename
-        error = ReportError(label, f"cell {cell} of {template.name} failed with {detail}.")
+        error = ReportError(label, f"cell In [{cell}] of {template.name} failed with {detail}.")
         error.cell_index, error.ename = exc.cell_index, exc.ename
         raise error from None
     except TimeoutError:

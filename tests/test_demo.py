@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -78,15 +77,12 @@ def test_committed_demo_is_exactly_what_the_generator_writes(regenerated: Path) 
         )
 
 
-def test_two_runs_give_identical_bytes_and_are_fast(tmp_path: Path, regenerated: Path) -> None:
-    started = time.perf_counter()
+def test_two_runs_give_identical_bytes(tmp_path: Path, regenerated: Path) -> None:
     folders = generate_demo(tmp_path / "again")
-    elapsed = time.perf_counter() - started
     assert [p.name for p in folders] == [s.id for s in DEMO_WORKSHOPS]
     assert _files(tmp_path / "again") == _files(regenerated)
     for name in _files(regenerated):
         assert (tmp_path / "again" / name).read_bytes() == (regenerated / name).read_bytes()
-    assert elapsed < 10, f"generation took {elapsed:.1f} s"
 
 
 def test_another_seed_gives_other_answers(tmp_path: Path, regenerated: Path) -> None:

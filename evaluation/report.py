@@ -200,6 +200,10 @@ class WorkshopReport:
     def _h(self, key: str, level: int = 1) -> str:
         return f"<h{level}>{html.escape(t(key, self.language))}</h{level}>"
 
+    def _note(self) -> str:
+        note = t("suppressed_note", self.language, k=self.k_min)
+        return f"<p class='note'>{html.escape(note)}</p>"
+
     def show_cover(self) -> None:
         """Title page: workshop, dates, place, project and phase, evaluator."""
         cfg, lg = self.ingest.config, self.language
@@ -248,7 +252,7 @@ class WorkshopReport:
             "95% CI": [f"{_fmt_ind(lo, i, lg)} – {_fmt_ind(hi, i, lg)}" if lo == lo else "–"
                        for lo, hi, i in zip(ind["ci_low"], ind["ci_high"], ind["indicator_id"],
                                             strict=True)],
-            "n": [("<%d" % self.k_min) if (n != n or n < self.k_min) else str(int(n))
+            "n": [f"<{self.k_min}" if (n != n or n < self.k_min) else str(int(n))
                   for n in ind["n"]],
             "status": [t(f"status_{s}", lg) for s in ind["status"]],
         })
@@ -301,7 +305,7 @@ class WorkshopReport:
         cols = ["scale_id", "n_pairs", "mean_a", "mean_b", "mean_change", "mean_change_ci_low",
                 "mean_change_ci_high", "cohen_dz", "alpha_a", "alpha_b"]
         _display_html(self._h("findings") + self._h("learning", 2) + _table_html(pre_post[cols])
-                      + f"<p class='note'>{html.escape(t('suppressed_note', self.language, k=self.k_min))}</p>")
+                      + self._note())
         self._show_figure("dumbbell")
         retro = scales[scales["wave_a"].isin(["retro"]) | scales["wave_b"].isin(["retro"])]
         if len(retro):
@@ -338,7 +342,7 @@ class WorkshopReport:
         a = self.analysis
         _display_html(self._h("disaggregation") + _table_html(
             a.display.get("disaggregation", a.disaggregation))
-            + f"<p class='note'>{html.escape(t('suppressed_note', self.language, k=self.k_min))}</p>")
+            + self._note())
 
     def show_voices(self) -> None:
         """Redacted open answers, only from items the evaluator marked as reviewed."""
@@ -414,7 +418,8 @@ class WorkshopReport:
             else:
                 return
         except Exception as exc:
-            _display_html(f"<p class='note'>Figure not available ({html.escape(type(exc).__name__)}).</p>")
+            name = html.escape(type(exc).__name__)
+            _display_html(f"<p class='note'>Figure not available ({name}).</p>")
             return
         figures.show(fig)
 

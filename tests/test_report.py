@@ -1,0 +1,154 @@
+"""End-to-end report tests on the flagship demo workshop (slow: they execute notebooks)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from evaluation.i18n import fmt_percent
+from evaluation.report import DESIGN_COLUMNS, TEMPLATE, WorkshopReport, run_report
+
+pypdf = pytest.importorskip("pypdf")
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAGSHIP = ROOT / "demo-workshops" / "astana-2018-05"
+PLANTED = ["Айгерим Нурлановна Сапарова", "a.saparova@mail.kz", "+7 701 234 56 78",
+           "<script>alert('x')</script>", "=HYPERLINK(\"http://evil.example\")"]
+
+pytestmark = pytest.mark.slow
+
+
+def _planted_copy(tmp: Path) -> Path:
+    work = tmp / "astana-2018-05"
+    shutil.copytree(FLAGSHIP, work, ignore=shutil.ignore_patterns("processed"))
+    path = work / "post-synthetic.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    col = next(i for i, h in enumerate(rows[0]) if h.endswith("open_most_useful"))
+    for n, row in enumerate(rows[1:]):
+        row[col] = (f"Part 2 was useful {PLANTED[3]} спасибо Айгерим Нурлановне, "
+                    f"a.saparova@mail.kz, {PLANTED[2]}" if n % 2 else PLANTED[4])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    (work / "roster.csv").write_text("name\n" + PLANTED[0] + "\n", encoding="utf-8")
+    cfg = work / "workshop.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "roster: roster.csv\n", encoding="utf-8")
+    return work
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    work = _planted_copy(tmp)
+    out = tmp / "reports" / "astana-2018-05"
+    en = run_report(work, out, language="en")
+    ru = run_report(work, out, language="ru")
+    return {"work": work, "out": out, "en": en, "ru": ru}
+
+
+def test_outputs_exist(rendered):
+    out = rendered["out"]
+    for name in ("report.html", "report.pdf", "report.ipynb", "report.ru.html", "report.ru.pdf",
+                 "annex.xlsx", "results/items.csv", "results/scales.csv",
+                 "results/indicators.csv", "results/participation.csv",
+                 "results/provenance.json", "ingest/report.json", "ingest/quarantine.csv"):
+        assert (out / name).is_file(), name
+    for name, cols in DESIGN_COLUMNS.items():
+        assert list(pd.read_csv(out / "results" / f"{name}.csv").columns) == cols
+
+
+def test_html_is_self_contained_and_shows_no_code(rendered):
+    page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", page)
+    assert "url(http" not in page
+    assert "Content-Security-Policy" in page
+    assert "SYNTHETIC DEMONSTRATION DATA" in page
+    assert "WorkshopReport.prepare" not in page and "import " not in page
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', page)
+
+
+def test_headline_numbers_equal_results_csv(rendered):
+    page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
+    indicators = pd.read_csv(rendered["out"] / "results" / "indicators.csv")
+    shown = 0
+    for row in indicators.itertuples():
+        if row.value == row.value and "change" not in row.indicator_id \
+                and "gain" not in row.indicator_id:
+            assert fmt_percent(row.value) in page, row.indicator_id
+            shown += 1
+    assert shown >= 3
+
+
+def test_russian_pdf_has_cyrillic_headings(rendered):
+    reader = pypdf.PdfReader(rendered["out"] / "report.ru.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in ("Резюме", "Методология", "Ограничения", "Приложения"):
+        assert heading in text, heading
+    box = reader.pages[0].mediabox
+    assert abs(float(box.width) - 595.3) < 2 and abs(float(box.height) - 841.9) < 2
+
+
+def test_annex_has_no_hidden_sheet_and_no_formula(rendered):
+    wb = load_workbook(rendered["out"] / "annex.xlsx")
+    assert all(ws.sheet_state == "visible" for ws in wb.worksheets)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate)
+
+
+def test_planted_personal_data_and_script_never_reach_outputs(rendered):
+    out, work = rendered["out"], rendered["work"]
+    texts = []
+    for path in list(out.rglob("*")) + list((work / "processed").glob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".pdf":
+            texts.append("\n".join(p.extract_text() for p in pypdf.PdfReader(path).pages))
+        elif path.suffix == ".xlsx":
+            wb = load_workbook(path)
+            texts.append("\n".join(str(c.value) for ws in wb.worksheets
+                                   for row in ws.iter_rows() for c in row if c.value))
+        elif path.suffix == ".parquet":
+            texts.append(pd.read_parquet(path).to_csv())
+        else:
+            texts.append(path.read_text(encoding="utf-8", errors="ignore"))
+    blob = "\n".join(texts)
+    for planted in ("Айгерим", "Нурлановн", "Сапаров", "a.saparova@mail.kz", "701 234 56 78"):
+        assert planted not in blob, planted
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    # the reviewed open answers are quoted, redacted and escaped: the tag shows as text
+    assert "&lt;script&gt;" in page
+
+
+def test_same_inputs_and_seed_give_identical_results(tmp_path):
+    a = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=500, seed=7)
+    b = WorkshopReport.prepare(FLAGSHIP, tmp_path / "b", n_resamples=500, seed=7)
+    assert a.k_min == b.k_min == 5
+    for path in sorted((tmp_path / "a" / "results").glob("*.csv")):
+        assert path.read_bytes() == (tmp_path / "b" / "results" / path.name).read_bytes()
+    prov = json.loads((tmp_path / "a" / "results" / "provenance.json").read_text())
+    assert prov["instrument"] == {"id": "pvect-readiness", "version": "2.0"}
+    assert prov["random_seed"] == 7 and len(prov["inputs"]) == 3
+
+
+def test_plain_papermill_command_runs_the_template(tmp_path):
+    out_nb = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(TEMPLATE), str(out_nb),
+           "-p", "workshop_dir", str(FLAGSHIP), "-p", "output_dir", str(tmp_path / "r"),
+           "-p", "n_resamples", "200", "--no-progress-bar"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "r" / "results" / "items.csv").is_file()

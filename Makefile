@@ -23,7 +23,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/evaluate demo --out demo-workshops --forms reports/forms
-	@for ws in demo-workshops/*/; do $(BIN)/evaluate ingest $$ws || exit 1; done
+	$(BIN)/evaluate batch demo-workshops --jobs 2
+	$(BIN)/evaluate report demo-workshops/astana-2018-05 --lang ru
 
 test: $(STAMP)
 	$(BIN)/ruff check evaluation tests benchmarks

@@ -98,4 +98,69 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_report)
 
 
-REGISTRY = [add_ingest, add_report]
+def _render_one(folder: str, languages: list[str], reports: str) -> tuple[str, str | None]:
+    """Render one workshop in a worker process; return (folder, error sentence or None)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from evaluation.errors import EvaluationError
+    from evaluation.report import run_report
+    from evaluation.workshop import load_workshop
+
+    try:
+        config = load_workshop(folder)
+        for language in languages:
+            run_report(folder, Path(reports) / config.id, language=language)
+    except EvaluationError as exc:
+        return folder, str(exc)
+    except Exception as exc:  # noqa: BLE001 - a batch carries on past a failing workshop
+        return folder, f"internal error ({type(exc).__name__})"
+    return folder, None
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from evaluation.workshop import find_workshops
+
+    folders = [str(p) for p in find_workshops(args.root)]
+    if not folders:
+        print(f"evaluate: no workshop.yaml under {args.root}.")
+        return 2
+    languages = args.lang or ["en"]
+    failures: list[tuple[str, str]] = []
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(_render_one, f, languages, args.reports) for f in folders]
+        for fut in tqdm(as_completed(futures), total=len(futures), unit="workshop",
+                        disable=args.no_progress):
+            folder, error = fut.result()
+            if error:
+                failures.append((folder, error))
+    print(f"Rendered {len(folders) - len(failures)} of {len(folders)} workshops into "
+          f"{args.reports}.")
+    for folder, error in sorted(failures):
+        print(f"  FAILED {Path(folder).name}: {error}")
+    return 1 if failures else 0
+
+
+def add_batch(sub: argparse._SubParsersAction) -> None:
+    """Register ``evaluate batch ROOT [--jobs N]``."""
+    p = sub.add_parser(
+        "batch",
+        help="render the report of every workshop folder under ROOT",
+        description="Find every folder holding a workshop.yaml under ROOT and render its report "
+        "into REPORTS/<id>; carries on past a failing workshop and ends with a summary of the "
+        "failures (exit code 1 if any failed).",
+    )
+    p.add_argument("root", help="folder to search for workshop folders")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
+    p.add_argument("--lang", action="append", choices=("en", "ru"),
+                   help="report language; repeat for several (default: en)")
+    p.add_argument("--reports", default="reports", help="reports root (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_batch)
+
+
+REGISTRY = [add_ingest, add_report, add_batch]

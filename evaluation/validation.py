@@ -159,56 +159,67 @@ def validate_wave(
     for row, column, reason in read.row_problems:
         problem_rows.setdefault(int(row), []).append((column, reason))
 
-    keep = pd.Series(True, index=answers.index)
+    n = len(answers)
+    keep_list = [True] * n
     cols = list(answer_columns) if answer_columns is not None else list(answers.columns)
     cols = [c for c in cols if c in answers.columns]
+    # one pass over the answer block: the values as a row lookup would give them (same
+    # upcasting as ``answers.loc[i, cols]``) and their missing-value mask
+    values = answers[cols].to_numpy() if cols else None
+    missing = pd.isna(values) if values is not None else None
+    no_answers = missing.all(axis=1).tolist() if missing is not None else [False] * n
 
-    review = meta.get("review_state", pd.Series(None, index=meta.index))
-    complete = meta.get("complete", pd.Series(True, index=meta.index))
-    wsid = meta.get("workshop_id", pd.Series(None, index=meta.index))
+    review = _column(meta, "review_state", None)
+    complete = _column(meta, "complete", True)
+    wsid = _column(meta, "workshop_id", None)
     for i, row in enumerate(rows):
-        state = review.iloc[i]
+        state = review[i]
         if state == "not_approved":
             removed["not_approved"] += 1
-            keep.iloc[i] = False
+            keep_list[i] = False
         elif state == "rejected":
             removed["rejected"] += 1
-            keep.iloc[i] = False
-        elif complete.iloc[i] is False or complete.iloc[i] == False:  # noqa: E712
+            keep_list[i] = False
+        elif complete[i] is False or complete[i] == False:  # noqa: E712
             removed["incomplete"] += 1
-            keep.iloc[i] = False
+            keep_list[i] = False
         elif row in problem_rows:
             for column, reason in problem_rows[row]:
                 quarantine.append(QuarantineEntry(source, row, column, reason))
-            keep.iloc[i] = False
-        elif workshop_id and isinstance(wsid.iloc[i], str) and wsid.iloc[i].strip() and \
-                wsid.iloc[i].strip() not in (workshop_id, "unspecified"):
+            keep_list[i] = False
+        elif workshop_id and isinstance(wsid[i], str) and wsid[i].strip() and \
+                wsid[i].strip() not in (workshop_id, "unspecified"):
             quarantine.append(QuarantineEntry(
                 source, row, "workshop_id", "the submission belongs to another workshop"))
-            keep.iloc[i] = False
-        elif cols and answers.loc[i, cols].isna().all():
+            keep_list[i] = False
+        elif cols and no_answers[i]:
             quarantine.append(QuarantineEntry(source, row, None, "the submission has no answers"))
-            keep.iloc[i] = False
+            keep_list[i] = False
 
     # duplicates among the rows still kept: same submission id, then identical answers
-    sub_ids = meta.get("submission_id", pd.Series(None, index=meta.index))
+    sub_ids = _column(meta, "submission_id", None)
     seen_ids: set[str] = set()
     seen_answers: set[tuple] = set()
-    for i in answers.index[keep]:
-        sid = sub_ids.iloc[i]
+    for i in [j for j in range(n) if keep_list[j]]:
+        sid = sub_ids[i]
         if isinstance(sid, str) and sid:
             if sid in seen_ids:
                 removed["duplicate_id"] += 1
-                keep.iloc[i] = False
+                keep_list[i] = False
                 continue
             seen_ids.add(sid)
-        signature = tuple("\0" if pd.isna(v) else str(v) for v in answers.loc[i, cols])
+        if values is None:
+            signature: tuple = ()
+        else:
+            signature = tuple("\0" if m else str(v)
+                              for v, m in zip(values[i], missing[i], strict=True))
         if signature in seen_answers:
             removed["identical"] += 1
-            keep.iloc[i] = False
+            keep_list[i] = False
             continue
         seen_answers.add(signature)
 
+    keep = pd.Series(keep_list, index=answers.index, dtype=bool)
     clean = pd.concat([answers[keep], meta[keep]], axis=1)
     clean.index = [f"{wave}-{r}" for r in meta.loc[keep, "source_row"].astype(int)]
     clean.index.name = "record_id"
@@ -222,6 +233,13 @@ def validate_wave(
     )
     result.check_accounting()
     return result
+
+
+def _column(frame: pd.DataFrame, name: str, default: object) -> list:
+    """The values of ``frame[name]`` as a list (``default`` per row when the column is absent)."""
+    if name in frame.columns:
+        return frame[name].tolist()
+    return [default] * len(frame)
 
 
 def remove_repeat_participants(

@@ -152,3 +152,22 @@ def test_plain_papermill_command_runs_the_template(tmp_path):
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "r" / "results" / "items.csv").is_file()
+
+
+def test_batch_carries_on_past_a_failing_workshop(tmp_path, capsys):
+    from evaluation.cli import main
+
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "demo-workshops" / "ashgabat-2015-06", root / "ashgabat-2015-06",
+                    ignore=shutil.ignore_patterns("processed"))
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "workshop.yaml").write_text("id: broken\ninstrument: pvect-readiness\n",
+                                          encoding="utf-8")
+    code = main(["batch", str(root), "--jobs", "1", "--no-progress",
+                 "--reports", str(tmp_path / "reports")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Rendered 1 of 2 workshops" in out
+    assert "FAILED broken: workshop.yaml, key 'waves'" in out
+    assert (tmp_path / "reports" / "ashgabat-2015-06" / "report.pdf").is_file()

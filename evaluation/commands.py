@@ -113,7 +113,7 @@ def _render_one(folder: str, languages: list[str], reports: str) -> tuple[str, s
             run_report(folder, Path(reports) / config.id, language=language)
     except EvaluationError as exc:
         return folder, str(exc)
-    except Exception as exc:  # noqa: BLE001 - a batch carries on past a failing workshop
+    except Exception as exc:
         return folder, f"internal error ({type(exc).__name__})"
     return folder, None
 

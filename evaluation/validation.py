@@ -168,6 +168,7 @@ def validate_wave(
     values = answers[cols].to_numpy() if cols else None
     missing = pd.isna(values) if values is not None else None
     no_answers = missing.all(axis=1).tolist() if missing is not None else [False] * n
+    plain = all(pd.api.types.is_object_dtype(t) for t in answers[cols].dtypes) if cols else True
 
     review = _column(meta, "review_state", None)
     complete = _column(meta, "complete", True)
@@ -210,9 +211,11 @@ def validate_wave(
             seen_ids.add(sid)
         if values is None:
             signature: tuple = ()
-        else:
+        elif plain:
             signature = tuple("\0" if m else str(v)
                               for v, m in zip(values[i], missing[i], strict=True))
+        else:  # typed columns: box the values exactly as a row lookup does
+            signature = tuple("\0" if pd.isna(v) else str(v) for v in answers.loc[i, cols])
         if signature in seen_answers:
             removed["identical"] += 1
             keep_list[i] = False
@@ -269,10 +272,16 @@ def remove_repeat_participants(
                           "row": range(len(clean))}, index=clean.index)
     drop: list[str] = []
     keyed = clean[clean[participant_column].notna()]
-    for _, group in keyed.groupby([participant_column, *profile], dropna=False, sort=True):
-        if len(group) < 2:
+    # group numbers follow the sorted group order; only groups of two or more need ranking
+    group_of = keyed.groupby([participant_column, *profile], dropna=False, sort=True).ngroup()
+    members: dict[int, list] = {}
+    for label, number in zip(group_of.index, group_of.tolist(), strict=True):
+        members.setdefault(number, []).append(label)
+    for number in sorted(members):
+        labels = members[number]
+        if len(labels) < 2:
             continue
-        ranked = order.loc[group.index].sort_values(
+        ranked = order.loc[labels].sort_values(
             ["answered", "when", "row"], ascending=[False, False, False], na_position="last"
         )
         drop.extend(ranked.index[1:])

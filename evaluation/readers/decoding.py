@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as _dt
+import functools
 import hashlib
 import io
 import math
@@ -109,6 +110,8 @@ _BOMS: tuple[tuple[bytes, str, str], ...] = (
 )
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# A character that neither ``str.strip`` nor the removal of _ZERO_WIDTH takes away.
+_VISIBLE = re.compile("[^\\s\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # Whitespace other than a single space, control characters and invisible characters.
 _NEEDS_WORK = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00a0\u00ad\u1680\u180e\u2000-\u200d\u2028-\u202f"
@@ -353,8 +356,20 @@ def fold_for_matching(s: object) -> str:
     >>> fold_for_matching("Hеllo")  # Cyrillic е inside a Latin word
     'hello'
     """
-    text = normalize_cell(s).casefold().replace("ё", "е")
+    if type(s) is str:
+        return _fold_text(s)
+    return _fold(normalize_cell(s))
+
+
+def _fold(text: str) -> str:
+    text = text.casefold().replace("ё", "е")
     return _WORD.sub(_fold_word, text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_text(s: str) -> str:
+    """:func:`fold_for_matching` of a string, memoised (a pure function of ``s``)."""
+    return _fold(normalize_cell(s))
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.IGNORECASE)
@@ -508,6 +523,8 @@ def _check_binary(text: str, file: str | Path, encoding_label: str) -> list[Read
 
 
 def _qmark_in_words(text: str) -> int:
+    if "?" not in text:
+        return 0
     return len(_QMARK_IN_WORD.findall(text))
 
 
@@ -778,7 +795,10 @@ def _parse_records(text: str, delimiter: str, file: str | Path) -> list[list[str
 
 
 def _is_blank(record: Sequence[str]) -> bool:
-    return all(not normalize_cell(v) for v in record)
+    for value in record:
+        if normalize_cell(value):
+            return False
+    return True
 
 
 def _row_fits(record: Sequence[str], n: int) -> tuple[bool, bool]:
@@ -1043,6 +1063,20 @@ def _cell(value: str) -> str | None:
     return out or None
 
 
+def _cell_memo():
+    """:func:`_cell` with a cache per distinct string (answers repeat a lot within a file)."""
+    cache: dict[str, str | None] = {}
+
+    def cell(value: str) -> str | None:
+        try:
+            return cache[value]
+        except KeyError:
+            out = cache[value] = _cell(value)
+            return out
+
+    return cell
+
+
 def _read_delimited(
     path: Path,
     data: bytes,
@@ -1069,7 +1103,7 @@ def _read_delimited(
         raise InputFileError(path, "the file is a PDF document, not a survey export.")
     decoded = decode_bytes(data, path, legacy_encoding, languages, encoding=encoding)
     text = decoded.text
-    if not text.translate(_ZERO_WIDTH).strip():
+    if not _VISIBLE.search(text):  # only whitespace and zero-width characters
         raise InputFileError(path, "the file is empty (it contains only whitespace).")
     n_header = 1 if header_rows == "auto" else int(header_rows)
     dialect = sniff_dialect(text, path, header_rows=n_header)
@@ -1100,6 +1134,7 @@ def _read_delimited(
     source_rows: list[int] = []
     malformed: list[tuple[int, str]] = []
     blank = padded = 0
+    cell = _cell_memo()
     body_start = start + len(header_block)
     for i in range(body_start, len(records)):
         rec = records[i]
@@ -1112,7 +1147,7 @@ def _read_delimited(
             malformed.append((row_number, f"row has {len(rec)} fields but the header has {width}"))
             continue
         padded += was_padded
-        data_rows.append([_cell(v) for v in rec[:width]])
+        data_rows.append([cell(v) for v in rec[:width]])
         source_rows.append(row_number)
     if padded:
         warnings.append(

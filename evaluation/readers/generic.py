@@ -69,6 +69,9 @@ _REVIEW = {
 _REVIEW_NONE = {"", "edited", "received", "none", "null", "notreviewed", "новое", "new"}
 _UID = re.compile(r"validation_status_[a-z_]+")
 _DAYFIRST = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
 
 
 def normalize_review_state(value: object) -> tuple[str | None, bool]:
@@ -140,6 +143,11 @@ def parse_timestamp(
         serial = parse_excel_serial_date(text, epoch1904=epoch1904)
         if serial is not None:
             ts = pd.Timestamp(serial)
+        elif _ISO.fullmatch(text):
+            try:  # ISO 8601: the parser to_datetime would choose, without guessing a format
+                ts = pd.Timestamp(text)
+            except Exception:
+                ts = pd.Timestamp(pd.to_datetime(text, dayfirst=False))
         elif re.fullmatch(r"[\d.,\s]+", text) and not _DAYFIRST.match(text):
             return None
         else:

@@ -20,6 +20,7 @@ Folding is for matching only: values are never rewritten except into codes.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -91,8 +92,20 @@ def label_key(value: object) -> str:
     >>> label_key("Cогласен") == label_key("согласен")  # Latin C
     True
     """
+    if type(value) is str:
+        return _label_key_text(value)
+    return _label_key(value)
+
+
+def _label_key(value: object) -> str:
     text = _APOSTROPHES.sub("", fold_for_matching(value))
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _label_key_text(value: str) -> str:
+    """:func:`label_key` of a string, memoised (a pure function of ``value``)."""
+    return _label_key(value)
 
 
 def gender_variants(label: str, limit: int = 64) -> list[str]:
@@ -208,6 +221,7 @@ class ChoiceMapper:
         self._variants: dict[str, str] = {}
         self._dk: str | None = None
         self.positional_used = False
+        self._memo: dict[str, str | None] = {}
         labels_amb: set[str] = set()
         variants_amb: set[str] = set()
         for choice in choice_list.all_choices:
@@ -254,6 +268,15 @@ class ChoiceMapper:
         -------
         str or None
         """
+        if type(value) is not str:
+            return self._map(value)
+        try:
+            return self._memo[value]
+        except KeyError:
+            code = self._memo[value] = self._map(value)
+            return code
+
+    def _map(self, value: object) -> str | None:
         folded = fold_for_matching(value)
         if not folded:
             return None

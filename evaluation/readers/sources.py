@@ -191,6 +191,67 @@ def _shown(value: object) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
+#: Marks an empty cell in the per-value results of :func:`_distinct_map`.
+_EMPTY = object()
+
+
+def _distinct_map(values: list[object], convert) -> list[object]:
+    """``[convert(v) for v in values]``, calling ``convert`` once per distinct value.
+
+    ``convert`` must be a pure function of the value. Cells are strings or ``None``; any other
+    value is converted on its own.
+    """
+    cache: dict[str | None, object] = {}
+    out: list[object] = []
+    append = out.append
+    for value in values:
+        if value is not None and type(value) is not str:
+            append(convert(value))  # not cached: 1 and 1.0 (or True) are equal dict keys
+            continue
+        try:
+            append(cache[value])
+        except KeyError:
+            cache[value] = result = convert(value)
+            append(result)
+    return out
+
+
+def _detail_flag(value: object) -> object:
+    if not normalize_cell(value):
+        return _EMPTY
+    return truthy(value)
+
+
+def _multiple_with(mapper: ChoiceMapper):
+    def convert(value: object) -> object:
+        if not normalize_cell(value):
+            return _EMPTY
+        codes = mapper.map_multiple(value)
+        return None if codes is None else " ".join(codes)
+    return convert
+
+
+def _single_with(mapper: ChoiceMapper):
+    def convert(value: object) -> object:
+        if not normalize_cell(value):
+            return _EMPTY
+        return mapper.map(value)
+    return convert
+
+
+def _number_with(decimal: str):
+    def convert(value: object) -> object:
+        if not normalize_cell(value):
+            return _EMPTY
+        return parse_number(value, decimal)
+    return convert
+
+
+def _text(value: object) -> object:
+    text = normalize_cell(value) if value is not None else ""
+    return text or None
+
+
 def read_wave(
     path: str | Path,
     instrument: Instrument,
@@ -329,16 +390,16 @@ def read_wave(
             mapper = mapper_for(item.choices)
             if col in mapping.details:
                 options = mapping.details[col]
+                flags = {pos: _distinct_map(cells[pos], _detail_flag) for pos in options.values()}
                 for i in range(n):
                     chosen: list[str] = []
                     bad = False
                     for code, pos in options.items():
-                        value = cells[pos][i]
-                        if not normalize_cell(value):
+                        flag = flags[pos][i]
+                        if flag is _EMPTY:
                             continue
-                        flag = truthy(value)
                         if flag is None:
-                            bad_value(col, i, value)
+                            bad_value(col, i, cells[pos][i])
                             bad = True
                         elif flag:
                             chosen.append(code)
@@ -346,44 +407,41 @@ def read_wave(
                         out[i] = " ".join(mapper.sort_codes(chosen))
             else:
                 pos = mapping.summary[col]
+                mapped = _distinct_map(cells[pos], _multiple_with(mapper))
                 for i in range(n):
-                    value = cells[pos][i]
-                    if not normalize_cell(value):
+                    result = mapped[i]
+                    if result is _EMPTY:
                         continue
-                    codes = mapper.map_multiple(value)
-                    if codes is None:
-                        bad_value(col, i, value)
+                    if result is None:
+                        bad_value(col, i, cells[pos][i])
                     else:
-                        out[i] = " ".join(codes)
+                        out[i] = result
         elif item.type in _CHOICE_TYPES and item.choices:
             mapper = mapper_for(item.choices)
             pos = mapping.summary[col]
+            mapped = _distinct_map(cells[pos], _single_with(mapper))
             for i in range(n):
-                value = cells[pos][i]
-                if not normalize_cell(value):
+                code = mapped[i]
+                if code is _EMPTY:
                     continue
-                code = mapper.map(value)
                 if code is None:
-                    bad_value(col, i, value)
+                    bad_value(col, i, cells[pos][i])
                 else:
                     out[i] = code
         elif item.type == "number":
             pos = mapping.summary[col]
+            mapped = _distinct_map(cells[pos], _number_with(decimal))
             for i in range(n):
-                value = cells[pos][i]
-                if not normalize_cell(value):
+                number = mapped[i]
+                if number is _EMPTY:
                     continue
-                number = parse_number(value, decimal)
                 if number is None:
                     problems.append((rows[i], col, "not a number"))
                 else:
                     out[i] = number
         else:
             pos = mapping.summary[col]
-            for i in range(n):
-                value = cells[pos][i]
-                text = normalize_cell(value) if value is not None else ""
-                out[i] = text or None
+            out = _distinct_map(cells[pos], _text)
         answers[col] = out
     for list_id, mapper in mappers.items():
         if mapper.positional_used:
@@ -458,8 +516,13 @@ def _meta(
     times: list[pd.Timestamp | None] = []
     bad_times = 0
     zone = time_zones.get(meta_pos["submitted_at"]) if "submitted_at" in meta_pos else None
+    parsed: dict[str | None, pd.Timestamp | None] = {}
     for value in cells("submitted_at"):
-        ts = parse_timestamp(value, profile.naive_times_are_utc, zone, epoch1904)
+        if value in parsed:
+            ts = parsed[value]
+        else:
+            ts = parsed[value] = parse_timestamp(value, profile.naive_times_are_utc, zone,
+                                                 epoch1904)
         bad_times += value is not None and ts is None
         times.append(ts)
     if bad_times:

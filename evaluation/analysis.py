@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 from scipy import stats as _st
 
 from evaluation import scoring, stats
@@ -68,7 +67,6 @@ __all__ = [
     "wave_frame",
     "effective_k_min",
     "welch_interval",
-    "paired_t_safe",
 ]
 
 #: Columns of ``results/items.csv`` (DESIGN.md), in order.
@@ -266,58 +264,6 @@ def welch_interval(
     df = (vx + vy) ** 2 / (vx**2 / (xa.size - 1) + vy**2 / (ya.size - 1))
     q = float(_st.t.ppf(1 - (1 - confidence) / 2, df))
     return diff, diff - q * se, diff + q * se, float(df)
-
-
-def paired_t_safe(b: Sequence[float] | np.ndarray, a: Sequence[float] | np.ndarray
-                  ) -> stats.PairedTResult:
-    """:func:`evaluation.stats.paired_t`, with a fallback when its d_z interval fails.
-
-    ``stats.paired_t`` inverts the noncentral t distribution over a wide bracket; for large t
-    (e.g. t = 9.3 on 27 df) scipy's ``nct.cdf`` returns NaN far in the tail and the root finder
-    stops. The fallback computes the same quantities (R ``t.test``; d_z interval by inverting
-    the noncentral t within a bracket of a few standard errors around t, where the cdf is
-    finite).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> d = np.array([1.08, 0.33, 1.67, 1.0, 0.67, 1.33, 2.0, 0.33, 1.0, 1.33] * 3)
-    >>> res = paired_t_safe(d, np.zeros(d.size))
-    >>> round(res.t, 2), res.df, res.cohen_dz_ci_low < res.cohen_dz < res.cohen_dz_ci_high
-    (11.29, 29.0, True)
-    """
-    try:
-        return stats.paired_t(b, a)
-    except (ValueError, RuntimeError):
-        pass
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    d = d[~np.isnan(d)]
-    n = d.size
-    if n < 2 or not float(d.std(ddof=1)) > 0:
-        nan = math.nan
-        return stats.PairedTResult(nan, nan, nan, nan, nan, nan, nan, nan, nan, n,
-                                   "The t-test is undefined for these differences.")
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    df = float(n - 1)
-    se = sd / math.sqrt(n)
-    t = mean / se
-    q = float(_st.t.ppf(0.975, df))
-    p = float(2 * _st.t.sf(abs(t), df))
-
-    def limit(prob: float) -> float:
-        width = 6.0 * math.sqrt(1.0 + t * t / (2.0 * df)) + 1.0
-
-        def f(ncp: float) -> float:
-            return float(_st.nct.cdf(t, df, ncp)) - prob
-
-        return float(optimize.brentq(f, t - width, t + width, xtol=1e-10))
-
-    try:
-        lo, hi = limit(0.975) / math.sqrt(n), limit(0.025) / math.sqrt(n)
-    except (ValueError, RuntimeError):
-        lo = hi = math.nan
-    return stats.PairedTResult(t, df, p, mean, mean - q * se, mean + q * se, mean / sd, lo, hi,
-                               n, "d_z interval by the fallback of analysis.paired_t_safe")
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,7 +515,7 @@ def _scales_table(sc: _Scores, pairs: dict, inst: Instrument, k_min: int,
             xb = vb.loc[list(pr["record_b"]), s].to_numpy(dtype=float)
             ok = ~np.isnan(xa) & ~np.isnan(xb)
             xa, xb = xa[ok], xb[ok]
-            res = paired_t_safe(xb, xa)
+            res = stats.paired_t(xb, xa)
             al_a, al_b = _alpha(blocks_a[s]), _alpha(blocks_b[s])
             rows.append({
                 "scale_id": s, "wave_a": a, "wave_b": b,
@@ -753,7 +699,7 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
     xa, xb = sa.to_numpy(dtype=float), sb.to_numpy(dtype=float)
     ok = ~np.isnan(xa) & ~np.isnan(xb)
     xa, xb = xa[ok], xb[ok]
-    t = paired_t_safe(xb, xa)
+    t = stats.paired_t(xb, xa)
     gain = stats.normalized_gain(xa, xb, 100) if xa.size else np.nan
     g_lo, g_hi = _paired_bootstrap(_gain(xa, xb), xa.size, n_resamples, seed)
     rows.append({"item_id": "knowledge_total", "n": int(ok.sum()),
@@ -1105,7 +1051,7 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                     sel = (g == grp).to_numpy()
                     a_, b_ = xa[sel].to_numpy(float), xb[sel].to_numpy(float)
                     ok = ~np.isnan(a_) & ~np.isnan(b_)
-                    res = paired_t_safe(b_[ok], a_[ok])
+                    res = stats.paired_t(b_[ok], a_[ok])
                     dis_rows.append({"dimension": d, "group": grp, "n": int(ok.sum()),
                                      "mean_a": a_[ok].mean() if ok.any() else np.nan,
                                      "mean_b": b_[ok].mean() if ok.any() else np.nan,

@@ -56,7 +56,6 @@ from evaluation.analysis import (
     _paired_bootstrap,
     effective_k_min,
     matched_pairs,
-    paired_t_safe,
     wave_frame,
 )
 from evaluation.disclosure import DisclosurePolicy, SdcLog, protect_statistics_table
@@ -307,7 +306,7 @@ def _measure(ind: Mapping, waves, inst: Instrument, config: Any, n_resamples: in
         xa, xb = _paired_values(waves, a, b, lambda w: _scale(waves, inst, w, scale))
         if xa.size == 0:
             return (_NAN, _NAN, _NAN, 0, "no_data", f"{a}/{b} {scale}")
-        res = paired_t_safe(xb, xa)
+        res = stats.paired_t(xb, xa)
         value = res.mean_diff if xa.size >= 2 else float(np.mean(xb - xa))
         return (value, res.ci_low, res.ci_high, int(xa.size), None, None)
     if m == "share_agree":

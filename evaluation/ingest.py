@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation import __version__
-from evaluation.errors import PrivacyError, WorkshopConfigError
+from evaluation.errors import WorkshopConfigError
 from evaluation.instrument import Instrument
 from evaluation.matching import MatchResult, match_workshop
 from evaluation.outputs import (
@@ -231,7 +231,7 @@ def ingest_workshop(
         )
         validations[wave] = validation
         clean_waves[wave] = validation.clean
-        files.append(_file_report(read, validation, spec, instrument))
+        files.append(_file_report(read, validation))
 
     match = match_workshop(
         {w: _matching_frame(df, recipe, role_columns) for w, df in clean_waves.items()},
@@ -259,7 +259,7 @@ def ingest_workshop(
         "synthetic": config.synthetic,
         "instrument": {"id": instrument.id, "version": instrument.version},
         "toolkit_version": __version__,
-        "pseudonym_key": {"is_demo": key.is_demo, "fingerprint": None},
+        "pseudonym_key": {"is_demo": key.is_demo},
         "files": files,
         "matching": _match_report(match),
         "redactions": redaction_counts,
@@ -285,7 +285,7 @@ def _matching_frame(
     return pd.DataFrame(cols).reset_index(drop=True)
 
 
-def _file_report(read, validation: WaveValidation, spec, instrument: Instrument) -> dict:
+def _file_report(read, validation: WaveValidation) -> dict:
     dialect = getattr(read, "dialect", None)
     unmapped = []
     redactor = Redactor()
@@ -363,10 +363,3 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(lambda v: None if v is None or v != v else str(v)
                                     if not isinstance(v, bool) else v)
     return out
-
-
-def ensure_key_not_in_outputs(key: PseudonymKey, text: str) -> None:
-    """Raise if the key's secret appears in ``text`` (used by tests and the CLI as a guard)."""
-    secret = getattr(key, "_secret", None)
-    if secret and (secret.hex() in text):
-        raise PrivacyError("The pseudonym key would have been written to an output.")

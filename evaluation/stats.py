@@ -22,6 +22,7 @@ raised only for invalid arguments (an unknown method, arrays of different length
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -536,17 +537,29 @@ def _nct_ci(t: float, df: float, confidence: float, alternative: str) -> tuple[f
     if not np.isfinite(t) or df <= 0:
         return _NAN, _NAN
 
+    # The limits lie a few standard errors of the noncentrality parameter away from t; search
+    # outward in steps of that size so that scipy's nct.cdf is evaluated only where it is
+    # finite (far in the tail it returns NaN, e.g. t = 9.3 on 27 df).
+    step = math.sqrt(1.0 + t * t / (2.0 * df))
+
     def limit(prob: float) -> float:
         # find ncp such that P(T <= t | ncp) = prob; the cdf decreases in ncp
         def f(ncp: float) -> float:
             return float(_st.nct.cdf(t, df, ncp)) - prob
 
-        width = 10.0 + abs(t)
-        lo, hi = t - width, t + width
-        while f(lo) < 0:
-            lo -= width
-        while f(hi) > 0:
-            hi += width
+        def bracket(direction: int, positive: bool) -> float:
+            for k in range(1, 200):
+                x = t + direction * k * step
+                value = f(x)
+                if np.isnan(value):
+                    break
+                if (value > 0) == positive:
+                    return x
+            return _NAN
+
+        lo, hi = bracket(-1, True), bracket(1, False)
+        if np.isnan(lo) or np.isnan(hi):
+            return _NAN
         return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
 
     if alternative == "two-sided":

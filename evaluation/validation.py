@@ -163,12 +163,10 @@ def validate_wave(
     keep_list = [True] * n
     cols = list(answer_columns) if answer_columns is not None else list(answers.columns)
     cols = [c for c in cols if c in answers.columns]
-    # one pass over the answer block: the values as a row lookup would give them (same
-    # upcasting as ``answers.loc[i, cols]``) and their missing-value mask
-    values = answers[cols].to_numpy() if cols else None
+    # one pass over the answer block (boxed as Python objects) and its missing-value mask
+    values = answers[cols].astype(object).to_numpy() if cols else None
     missing = pd.isna(values) if values is not None else None
     no_answers = missing.all(axis=1).tolist() if missing is not None else [False] * n
-    plain = all(pd.api.types.is_object_dtype(t) for t in answers[cols].dtypes) if cols else True
 
     review = _column(meta, "review_state", None)
     complete = _column(meta, "complete", True)
@@ -209,13 +207,8 @@ def validate_wave(
                 keep_list[i] = False
                 continue
             seen_ids.add(sid)
-        if values is None:
-            signature: tuple = ()
-        elif plain:
-            signature = tuple("\0" if m else str(v)
-                              for v, m in zip(values[i], missing[i], strict=True))
-        else:  # typed columns: box the values exactly as a row lookup does
-            signature = tuple("\0" if pd.isna(v) else str(v) for v in answers.loc[i, cols])
+        signature: tuple = () if values is None else tuple(
+            "\0" if m else str(v) for v, m in zip(values[i], missing[i], strict=True))
         if signature in seen_answers:
             removed["identical"] += 1
             keep_list[i] = False

@@ -383,6 +383,24 @@ def read_wave(
         unmapped.setdefault((col, _shown(value)), []).append(rows[i])
         problems.append((rows[i], col, f"unmapped value in column {col}"))
 
+    def not_a_number(col: str, i: int, value: object) -> None:
+        problems.append((rows[i], col, "not a number"))  # the value is never quoted
+
+    def convert(col: str, converter, on_failure) -> list[object]:
+        """Convert each distinct cell of ``col`` once; empty stays None, failures are logged."""
+        pos = mapping.summary[col]
+        mapped = _distinct_map(cells[pos], converter)
+        out: list[object] = [None] * n
+        for i in range(n):
+            value = mapped[i]
+            if value is _EMPTY:
+                continue
+            if value is None:
+                on_failure(col, i, cells[pos][i])
+            else:
+                out[i] = value
+        return out
+
     for col in columns:
         item = index.item_of[col]
         out: list[object] = [None] * n
@@ -406,39 +424,11 @@ def read_wave(
                     if chosen and not bad:
                         out[i] = " ".join(mapper.sort_codes(chosen))
             else:
-                pos = mapping.summary[col]
-                mapped = _distinct_map(cells[pos], _multiple_with(mapper))
-                for i in range(n):
-                    result = mapped[i]
-                    if result is _EMPTY:
-                        continue
-                    if result is None:
-                        bad_value(col, i, cells[pos][i])
-                    else:
-                        out[i] = result
+                out = convert(col, _multiple_with(mapper), bad_value)
         elif item.type in _CHOICE_TYPES and item.choices:
-            mapper = mapper_for(item.choices)
-            pos = mapping.summary[col]
-            mapped = _distinct_map(cells[pos], _single_with(mapper))
-            for i in range(n):
-                code = mapped[i]
-                if code is _EMPTY:
-                    continue
-                if code is None:
-                    bad_value(col, i, cells[pos][i])
-                else:
-                    out[i] = code
+            out = convert(col, _single_with(mapper_for(item.choices)), bad_value)
         elif item.type == "number":
-            pos = mapping.summary[col]
-            mapped = _distinct_map(cells[pos], _number_with(decimal))
-            for i in range(n):
-                number = mapped[i]
-                if number is _EMPTY:
-                    continue
-                if number is None:
-                    problems.append((rows[i], col, "not a number"))
-                else:
-                    out[i] = number
+            out = convert(col, _number_with(decimal), not_a_number)
         else:
             pos = mapping.summary[col]
             out = _distinct_map(cells[pos], _text)

@@ -7,6 +7,7 @@ problem, each naming the item (or list, scale or section) concerned.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "parse_instrument",
     "default_instrument_path",
     "find_instrument",
+    "safe_yaml",
 ]
 
 #: Every wave an item may be asked in. ``retro`` is asked inside the post form.
@@ -287,6 +289,32 @@ class Instrument:
 # ---- loading ----------------------------------------------------------------------------------
 
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_yaml(text: str) -> Any:
+    """Parse YAML safely (no tags that build Python objects), with libyaml's C parser if present.
+
+    Examples
+    --------
+    >>> from evaluation.instrument import safe_yaml
+    >>> safe_yaml("a: [1, 2]")
+    {'a': [1, 2]}
+    """
+    return yaml.load(text, Loader=_SafeLoader)  # SafeLoader or CSafeLoader: safe
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_yaml(path: str, mtime_ns: int, size: int) -> Any:
+    return safe_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+def _yaml_file(path: Path) -> Any:
+    """Parsed content of a YAML file, cached until the file changes."""
+    st = path.stat()
+    return _cached_yaml(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
 def default_instrument_path() -> Path:
     """Path of the default instrument shipped in ``surveys/``.
 
@@ -329,7 +357,7 @@ def find_instrument(reference: str, base_dir: Path | None = None) -> Path:
     wanted_id, _, wanted_version = reference.partition("@")
     for path in sorted(surveys_dir().glob("*.yaml")):
         try:
-            head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            head = _yaml_file(path) or {}
         except yaml.YAMLError:
             continue
         if not isinstance(head, dict) or head.get("id") != wanted_id:
@@ -339,8 +367,7 @@ def find_instrument(reference: str, base_dir: Path | None = None) -> Path:
     if not candidates:
         raise InstrumentError(None, [f"No instrument {reference!r} exists in surveys/."])
     # Without a version, the newest version wins.
-    return max(candidates, key=lambda p: _version_key(str(yaml.safe_load(p.read_text("utf-8"))
-                                                           .get("version"))))
+    return max(candidates, key=lambda p: _version_key(str(_yaml_file(p).get("version"))))
 
 
 def _version_key(version: str) -> tuple:
@@ -379,7 +406,7 @@ def load_instrument(path: str | Path) -> Instrument:
     except UnicodeDecodeError:
         raise InstrumentError(path, ["The file is not UTF-8 text."]) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

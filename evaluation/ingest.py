@@ -15,6 +15,7 @@ redacted before anything is stored; the pseudonym key never appears in any outpu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import pandas as pd
 from evaluation import __version__
 from evaluation.errors import WorkshopConfigError
 from evaluation.instrument import Instrument
-from evaluation.matching import MatchResult, match_workshop
+from evaluation.matching import MatchResult, compare_matched_unmatched, match_workshop
 from evaluation.outputs import (
     atomic_write_csv,
     atomic_write_json,
@@ -261,7 +262,11 @@ def ingest_workshop(
         "toolkit_version": __version__,
         "pseudonym_key": {"is_demo": key.is_demo},
         "files": files,
-        "matching": _match_report(match),
+        "matching": {
+            **_match_report(match),
+            "matched_vs_unmatched": _attrition_comparison(
+                clean_waves, match, instrument, role_columns, config.privacy.k_min),
+        },
         "redactions": redaction_counts,
         "totals": {
             "rows_read": sum(f["rows_read"] for f in files),
@@ -283,6 +288,35 @@ def _matching_frame(
     for role, column in roles.items():
         cols[role] = df[column].to_numpy() if column in df.columns else None
     return pd.DataFrame(cols).reset_index(drop=True)
+
+
+def _attrition_comparison(
+    waves: Mapping[str, pd.DataFrame],
+    match: MatchResult,
+    instrument: Instrument,
+    roles: Mapping[str, str],
+    k_min: int,
+) -> dict:
+    """Matched vs unmatched baseline respondents (R-ID-07), suppressed, per later wave."""
+    from evaluation.scoring import domain_scores
+
+    pre = waves.get("pre")
+    if pre is None or pre.empty:
+        return {}
+    baseline = pd.DataFrame({"record_id": pre.index.astype(str)})
+    for role, column in roles.items():
+        baseline[role] = pre[column].to_numpy() if column in pre.columns else None
+    baseline["readiness"] = domain_scores(pre, instrument, "pre").to_numpy()
+    out = {}
+    for wave in ("post", "followup"):
+        if wave not in waves:
+            continue
+        table = compare_matched_unmatched(
+            baseline, match.linked_ids("pre", wave), covariates=tuple(roles),
+            score_column="readiness", k_min=k_min,
+        )
+        out[f"pre_{wave}"] = json.loads(table.to_json(orient="records"))
+    return out
 
 
 def _file_report(read, validation: WaveValidation) -> dict:

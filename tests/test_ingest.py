@@ -209,3 +209,21 @@ def test_cli_ingest_prints_summary_and_errors_in_one_sentence(tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+
+
+def test_match_summary_compares_matched_and_unmatched_baseline(flagship):
+    comparison = flagship.report["matching"]["matched_vs_unmatched"]
+    assert set(comparison) == {"pre_post", "pre_followup"}
+    for rows in comparison.values():
+        variables = {r["variable"] for r in rows}
+        assert {"(all)", "country", "sector", "gender", "readiness"} <= variables
+        for row in rows:
+            for key in ("n_matched", "n_unmatched"):
+                value = row[key]
+                # a published count never rests on fewer than k_min = 5 respondents
+                assert value == "<5" or (isinstance(value, int) and value >= 5), row
+    followup = {r["variable"]: r for r in comparison["pre_followup"]}
+    # 16 of 29 baseline respondents answered the follow-up: both groups are large enough
+    assert (followup["(all)"]["n_matched"], followup["(all)"]["n_unmatched"]) == (16, 13)
+    score = followup["readiness"]
+    assert score["smd"] is not None and score["imbalance"] == (abs(score["smd"]) > 0.25)

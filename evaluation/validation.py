@@ -36,6 +36,7 @@ REMOVAL_REASONS = {
     "not_approved": "marked not approved in KoboToolbox",
     "rejected": "rejected in ODK Central review",
     "incomplete": "incomplete submission (not finished)",
+    "superseded": "superseded by an edited version of the same submission",
     "duplicate_id": "duplicate submission id",
     "identical": "identical answers to an earlier submission (resent)",
     "repeat_participant": "same participant twice in this wave (kept the most complete, "
@@ -197,6 +198,15 @@ def validate_wave(
 
     # duplicates among the rows still kept: same submission id, then identical answers
     sub_ids = _column(meta, "submission_id", None)
+    # an edit (Kobo/ODK ``deprecatedID``) supersedes the submission it names
+    deprecated = _column(meta, "deprecated_id", None)
+    superseded = {d.strip() for i, d in enumerate(deprecated)
+                  if keep_list[i] and isinstance(d, str) and d.strip()}
+    for i in range(n):
+        sid = sub_ids[i]
+        if keep_list[i] and isinstance(sid, str) and sid in superseded:
+            removed["superseded"] += 1
+            keep_list[i] = False
     seen_ids: set[str] = set()
     seen_answers: set[tuple] = set()
     for i in [j for j in range(n) if keep_list[j]]:

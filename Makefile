@@ -25,6 +25,9 @@ demo: $(STAMP)
 	$(BIN)/evaluate demo --out demo-workshops --forms reports/forms
 	$(BIN)/evaluate batch demo-workshops --jobs 2
 	$(BIN)/evaluate report demo-workshops/astana-2018-05 --lang ru
+	rm -f .demo-workspace/warehouse.duckdb
+	$(BIN)/evaluate warehouse add demo-workshops/*/ --warehouse .demo-workspace/warehouse.duckdb
+	$(BIN)/evaluate compare --warehouse .demo-workspace/warehouse.duckdb --by phase --out reports/cohorts/by-phase
 
 test: $(STAMP)
 	$(BIN)/ruff check evaluation tests benchmarks

@@ -164,3 +164,92 @@ def add_batch(sub: argparse._SubParsersAction) -> None:
 
 
 REGISTRY = [add_ingest, add_report, add_batch]
+
+
+def _cmd_warehouse_add(args: argparse.Namespace) -> int:
+    from evaluation.warehouse import add_workshop, check_warehouse_path, default_warehouse_path
+
+    path = check_warehouse_path(args.warehouse or default_warehouse_path())
+    for folder in args.workshop_dir:
+        load = add_workshop(Path(folder), path, responses=not args.no_responses)
+        what = (f"{len(load.responses)} pseudonymous answers (personal data)"
+                if load.holds_personal_data else "results only, no responses")
+        print(f"Loaded {load.workshop_id} into {path.name}: {what}.")
+    return 0
+
+
+def _cmd_warehouse_list(args: argparse.Namespace) -> int:
+    from evaluation.warehouse import describe
+
+    print(describe(args.warehouse))
+    return 0
+
+
+def add_warehouse(sub: argparse._SubParsersAction) -> None:
+    """Register ``evaluate warehouse add|list``."""
+    p = sub.add_parser(
+        "warehouse",
+        help="load analysed workshops into the DuckDB warehouse, or list them",
+        description="The warehouse is one DuckDB file (owner-only) holding every analysed "
+        "workshop for cohort comparisons. Default file: $EVALUATION_WAREHOUSE, else "
+        "~/.local/share/workshop-evaluation/warehouse.duckdb; never under reports/. "
+        "With pseudonymous responses (the default) it holds personal data.",
+    )
+    ws = p.add_subparsers(dest="warehouse_command", metavar="ACTION", required=True)
+    add = ws.add_parser(
+        "add", help="ingest, analyse and load workshop folders (replacing earlier copies)",
+        description="Ingest and analyse each WORKSHOP_DIR and load it in one transaction: "
+        "workshop facts, the suppressed result tables and, unless --no-responses, the "
+        "pseudonymous answers (no free text). A workshop already in the warehouse is replaced.")
+    add.add_argument("workshop_dir", nargs="+", help="workshop folder(s) holding workshop.yaml")
+    add.add_argument("--warehouse", default=None, metavar="FILE",
+                     help="warehouse file (default: $EVALUATION_WAREHOUSE or your data folder)")
+    add.add_argument("--no-responses", action="store_true",
+                     help="store results tables only, no pseudonymous responses")
+    add.set_defaults(func=_cmd_warehouse_add)
+    lst = ws.add_parser("list", help="one line per workshop in the warehouse",
+                        description="Print id, phase, dates, instrument and respondent counts "
+                        "of every workshop, and whether the file holds personal data.")
+    lst.add_argument("--warehouse", default=None, metavar="FILE",
+                     help="warehouse file (default: $EVALUATION_WAREHOUSE or your data folder)")
+    lst.set_defaults(func=_cmd_warehouse_list)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from evaluation.cohorts import run_compare
+
+    out = args.out or str(Path("reports") / "cohorts" / f"by-{args.by}")
+    for language in args.lang or ["en"]:
+        paths = run_compare(args.warehouse, out, by=args.by, workshops=args.workshops,
+                            language=language, k_min=args.k_min)
+        print(f"[{language}] " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
+    return 0
+
+
+def add_compare(sub: argparse._SubParsersAction) -> None:
+    """Register ``evaluate compare --warehouse FILE [--by ...] [--workshops ...] --out DIR``."""
+    p = sub.add_parser(
+        "compare",
+        help="compare cohorts across workshops and phases (HTML, PDF, Excel annex, results/)",
+        description="Compare the workshops in the warehouse: standardized pre/post change per "
+        "scale pooled by random-effects meta-analysis overall and per group, indicators, "
+        "reaction, follow-up and disaggregation per group, all suppressed. Executes "
+        "notebooks/cohort_comparison.ipynb and writes report.html, report.pdf, annex.xlsx and "
+        "results/ (meta_analysis.csv, ...) into --out.",
+    )
+    p.add_argument("--warehouse", default=None, metavar="FILE",
+                   help="warehouse file (default: $EVALUATION_WAREHOUSE or your data folder)")
+    p.add_argument("--by", default="phase", choices=("phase", "country", "year", "project"),
+                   help="how workshops are grouped (default: %(default)s)")
+    p.add_argument("--workshops", nargs="+", default=None, metavar="ID",
+                   help="workshop ids to compare (default: all)")
+    p.add_argument("--lang", action="append", choices=("en", "ru"),
+                   help="report language; repeat for several (default: en)")
+    p.add_argument("--k-min", type=int, default=None,
+                   help="suppression threshold (default: the strictest of the workshops)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: reports/cohorts/by-<by>)")
+    p.set_defaults(func=_cmd_compare)
+
+
+REGISTRY.extend([add_warehouse, add_compare])

@@ -1087,12 +1087,12 @@ def _tau2_iterative(y: np.ndarray, v: np.ndarray, method: str, start: float) -> 
         if method == "ML":
             score = np.sum(w**2 * resid**2) - np.sum(w)
             info = np.sum(w**2)
-        else:  # REML, intercept-only model: P = W - w w' / sum(w)
-            sw = np.sum(w)
-            p_mat = np.diag(w) - np.outer(w, w) / sw
-            py = p_mat @ y
-            score = float(py @ py) - float(np.trace(p_mat))
-            info = float(np.sum(p_mat * p_mat))
+        else:  # REML, intercept-only model: P = W - w w' / sum(w), in closed form (no k x k
+            # matrix): P y = w * resid, tr(P) = S1 - S2/S1, sum(P*P) = S2 - 2 S3/S1 + S2^2/S1^2
+            s1, s2, s3 = np.sum(w), np.sum(w**2), np.sum(w**3)
+            py = w * resid
+            score = float(py @ py) - (s1 - s2 / s1)
+            info = float(s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2)
         step = score / info
         new = max(tau2 + step, 0.0)
         if abs(new - tau2) < 1e-12 * max(1.0, tau2):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
-__all__ = ["LANGUAGES", "TEXTS", "t", "fmt_number", "fmt_percent", "fmt_date", "fmt_date_range"]
+__all__ = ["COLUMNS", "LANGUAGES", "TEXTS", "column_label", "fmt_date", "fmt_date_range",
+           "fmt_number", "fmt_percent", "localize_cell", "t"]
 
 LANGUAGES = ("en", "ru")
 
@@ -74,6 +76,135 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_not met": {"en": "not met", "ru": "не достигнут"},
     "status_inconclusive": {"en": "inconclusive", "ru": "неопределённо"},
     "status_not measured": {"en": "not measured", "ru": "не измерен"},
+    "participation": {"en": "Participation", "ru": "Участие"},
+    "participation_figure": {"en": "Respondents to the pre-workshop survey by group",
+                             "ru": "Участники опроса до семинара по группам"},
+    "reaction_figure": {"en": "Answers to “{scale}” items (percent of respondents)",
+                        "ru": "Ответы на вопросы «{scale}» (доля респондентов)"},
+    "knowledge_figure": {"en": "Percent correct per question, before and after",
+                         "ru": "Доля правильных ответов по вопросам до и после"},
+    "indicators_figure": {"en": "Headline indicators against their targets (95% CI)",
+                          "ru": "Основные показатели и их целевые значения (95% ДИ)"},
+    "dumbbell_figure": {"en": "Readiness scales before and after the workshop (matched pairs)",
+                        "ru": "Шкалы готовности до и после семинара (сопоставленные пары)"},
+    "figure_unavailable": {"en": "Figure not available ({name}).",
+                           "ru": "Рисунок недоступен ({name})."},
+    "waves_table": {"en": "Survey waves, response and matching",
+                    "ru": "Этапы опроса, отклик и сопоставление"},
+    "methods_table": {"en": "Tests and thresholds", "ru": "Критерии и пороги"},
+    "files_table": {"en": "Files read", "ru": "Прочитанные файлы"},
+    "languages_word": {"en": "Languages", "ru": "Языки"},
+    "answers_count": {"en": "{n} answers received (not quoted: not marked as reviewed).",
+                      "ru": "Получено ответов: {n} (не цитируются: не отмечены как "
+                      "проверенные)."},
+    "quotes_note": {"en": "Quoted as written after redaction (names, e-mails, telephone and "
+                    "ID-like numbers removed); at most 8 per question.",
+                    "ru": "Цитаты приводятся после удаления имён, адресов электронной почты, "
+                    "телефонов и номеров документов; не более 8 на вопрос."},
+    "item_level_note": {
+        "en": "Item-level answer distributions of the readiness items are not published by "
+        "disclosure control; see the item tables in Annex A.",
+        "ru": "Распределения ответов по отдельным вопросам готовности не публикуются из-за "
+        "контроля раскрытия; см. таблицы по вопросам в Приложении A.",
+    },
+    "reliability_table": {"en": "Reliability of the scales (Cronbach's alpha)",
+                          "ru": "Надёжность шкал (альфа Кронбаха)"},
+}
+
+#: Column headers of the report tables (English and Russian).
+COLUMNS: dict[str, dict[str, str]] = {
+    "item_id": {"en": "Item", "ru": "Вопрос"},
+    "scale_id": {"en": "Scale", "ru": "Шкала"},
+    "indicator": {"en": "Indicator", "ru": "Показатель"},
+    "label": {"en": "Indicator", "ru": "Показатель"},
+    "level": {"en": "Level", "ru": "Уровень"},
+    "baseline": {"en": "Baseline", "ru": "Исходное значение"},
+    "target": {"en": "Target", "ru": "Цель"},
+    "value": {"en": "Value", "ru": "Значение"},
+    "ci": {"en": "95% CI", "ru": "95% ДИ"},
+    "status": {"en": "Status", "ru": "Статус"},
+    "wave": {"en": "Wave", "ru": "Этап"},
+    "wave_a": {"en": "From", "ru": "С"},
+    "wave_b": {"en": "To", "ru": "По"},
+    "n": {"en": "n", "ru": "n"},
+    "n_pairs": {"en": "Pairs", "ru": "Пар"},
+    "n_items": {"en": "Items", "ru": "Вопросов"},
+    "n_a": {"en": "n (first)", "ru": "n (первый)"},
+    "n_b": {"en": "n (second)", "ru": "n (второй)"},
+    "base": {"en": "Expected", "ru": "Ожидалось"},
+    "rate": {"en": "Response rate", "ru": "Доля ответивших"},
+    "attrition": {"en": "Attrition", "ru": "Выбытие"},
+    "mean": {"en": "Mean", "ru": "Среднее"},
+    "mean_a": {"en": "Mean before", "ru": "Среднее до"},
+    "mean_b": {"en": "Mean after", "ru": "Среднее после"},
+    "mean_change": {"en": "Change", "ru": "Изменение"},
+    "mean_change_ci_low": {"en": "CI low", "ru": "ДИ от"},
+    "mean_change_ci_high": {"en": "CI high", "ru": "ДИ до"},
+    "mean_ci_low": {"en": "CI low", "ru": "ДИ от"},
+    "mean_ci_high": {"en": "CI high", "ru": "ДИ до"},
+    "ci_low": {"en": "CI low", "ru": "ДИ от"},
+    "ci_high": {"en": "CI high", "ru": "ДИ до"},
+    "difference": {"en": "Difference", "ru": "Разность"},
+    "median_change": {"en": "Median change", "ru": "Медиана изменения"},
+    "wilcoxon_v": {"en": "Wilcoxon V", "ru": "V Уилкоксона"},
+    "p_value": {"en": "p", "ru": "p"},
+    "p_holm": {"en": "p (Holm)", "ru": "p (Холм)"},
+    "rank_biserial": {"en": "Rank-biserial r", "ru": "Ранг.-бисер. r"},
+    "rank_biserial_ci_low": {"en": "r CI low", "ru": "r ДИ от"},
+    "rank_biserial_ci_high": {"en": "r CI high", "ru": "r ДИ до"},
+    "pct_improved": {"en": "Improved", "ru": "Улучшение"},
+    "pct_unchanged": {"en": "Unchanged", "ru": "Без изменений"},
+    "pct_declined": {"en": "Declined", "ru": "Ухудшение"},
+    "alpha": {"en": "Alpha", "ru": "Альфа"},
+    "alpha_a": {"en": "Alpha before", "ru": "Альфа до"},
+    "alpha_b": {"en": "Alpha after", "ru": "Альфа после"},
+    "t": {"en": "t", "ru": "t"},
+    "df": {"en": "df", "ru": "сс"},
+    "cohen_dz": {"en": "Cohen's d_z", "ru": "d_z Коэна"},
+    "cohen_dz_ci_low": {"en": "d_z CI low", "ru": "d_z ДИ от"},
+    "cohen_dz_ci_high": {"en": "d_z CI high", "ru": "d_z ДИ до"},
+    "suppressed": {"en": "Suppressed", "ru": "Скрыто"},
+    "reliability": {"en": "Note", "ru": "Примечание"},
+    "warning": {"en": "Note", "ru": "Примечание"},
+    "k": {"en": "Items", "ru": "Вопросов"},
+    "part": {"en": "Agenda part", "ru": "Часть программы"},
+    "count_missing": {"en": "Don't know / n.a.", "ru": "Не знаю / н. п."},
+    "missing_code": {"en": "Missing code", "ru": "Код пропуска"},
+    "pct_agree": {"en": "Agree", "ru": "Согласны"},
+    "pct_correct_pre": {"en": "Correct before", "ru": "Верно до"},
+    "pct_correct_post": {"en": "Correct after", "ru": "Верно после"},
+    "mcnemar_statistic": {"en": "McNemar χ²", "ru": "χ² Мак-Немара"},
+    "mean_score_pre": {"en": "Score before", "ru": "Балл до"},
+    "mean_score_post": {"en": "Score after", "ru": "Балл после"},
+    "normalized_gain": {"en": "Normalized gain", "ru": "Нормированный прирост"},
+    "normalized_gain_ci_low": {"en": "Gain CI low", "ru": "Прирост ДИ от"},
+    "normalized_gain_ci_high": {"en": "Gain CI high", "ru": "Прирост ДИ до"},
+    "pct_new_contact": {"en": "New contact", "ru": "Новый контакт"},
+    "pct_new_contact_ci_low": {"en": "CI low", "ru": "ДИ от"},
+    "pct_new_contact_ci_high": {"en": "CI high", "ru": "ДИ до"},
+    "measure": {"en": "Measure", "ru": "Показатель"},
+    "pct": {"en": "Percent", "ru": "Доля"},
+    "dimension": {"en": "By", "ru": "Разрез"},
+    "group": {"en": "Group", "ru": "Группа"},
+    "text": {"en": "Text", "ru": "Текст"},
+    "type": {"en": "Type", "ru": "Тип"},
+    "file": {"en": "File", "ru": "Файл"},
+    "source": {"en": "Source", "ru": "Источник"},
+    "encoding": {"en": "Encoding", "ru": "Кодировка"},
+    "rows_read": {"en": "Rows read", "ru": "Прочитано строк"},
+    "kept": {"en": "Kept", "ru": "Оставлено"},
+    "quarantined": {"en": "Quarantined", "ru": "В карантине"},
+    "removed": {"en": "Removed", "ru": "Удалено"},
+    "matched": {"en": "Matched", "ru": "Сопоставлено"},
+    "match_rate": {"en": "Match rate", "ru": "Доля сопоставленных"},
+    "what": {"en": "What", "ru": "Что"},
+    "how": {"en": "How", "ru": "Как"},
+    "country": {"en": "Country", "ru": "Страна"},
+    "sector": {"en": "Sector", "ru": "Сектор"},
+    "gender": {"en": "Gender", "ru": "Пол"},
+    "involvement": {"en": "Involved in a strategy or NAP", "ru": "Участие в разработке "
+                    "стратегии или НПД"},
+    "total": {"en": "Total", "ru": "Всего"},
 }
 
 
@@ -164,3 +295,56 @@ def fmt_date_range(start: dt.date | None, end: dt.date | None, language: str = "
     if (start.year, start.month) == (end.year, end.month):
         return f"{start.day}–{fmt_date(end, language)}"
     return f"{fmt_date(start, language)} – {fmt_date(end, language)}"
+
+
+def column_label(column: str, language: str = "en") -> str:
+    """The header of a report table column in ``language`` (the column id when unknown).
+
+    Examples
+    --------
+    >>> from evaluation.i18n import column_label
+    >>> column_label("mean_change", "ru"), column_label("n_pairs"), column_label("xyz", "ru")
+    ('Изменение', 'Pairs', 'xyz')
+    """
+    entry = COLUMNS.get(str(column))
+    if entry is None:
+        return str(column)
+    return entry.get(language) or entry["en"]
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def localize_cell(value: object, language: str = "en", digits: int = 2) -> str:
+    """A table cell as report text: numbers with ``digits`` decimals, decimal comma in Russian.
+
+    Missing values become "–"; text is kept, except that in Russian decimal points inside
+    numbers become commas and the English "of" in "65% (17 of 26)" becomes "из". Integers stay
+    integers.
+
+    Examples
+    --------
+    >>> from evaluation.i18n import localize_cell
+    >>> localize_cell(3.456, "ru"), localize_cell("65% (17 of 26)", "ru"), localize_cell(None)
+    ('3,46', '65% (17 из 26)', '–')
+    >>> localize_cell("-0.05", "ru"), localize_cell(12), localize_cell("<5", "ru")
+    ('-0,05', '12', '<5')
+    """
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and "int" in str(value.dtype)):
+        return str(int(value))  # type: ignore[call-overload]
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        number = float(value)  # type: ignore[arg-type]
+        if math.isnan(number):
+            return "–"
+        if number.is_integer() and digits == 0:
+            return str(int(number))
+        return fmt_number(number, digits, language)
+    text = str(value)
+    if language == "ru":
+        text = _PLAIN_NUMBER.sub(lambda m: m[0].replace(".", ","), text)
+        text = re.sub(r"(\d) of (\d)", r"\1 из \2", text)
+    return text

@@ -15,22 +15,26 @@ import html
 import json
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from evaluation import __version__
 from evaluation.analysis import WorkshopAnalysis, analyze_workshop
 from evaluation.findings import findings, limitations
-from evaluation.i18n import fmt_date_range, fmt_number, fmt_percent, t
+from evaluation.i18n import column_label, fmt_date_range, fmt_number, fmt_percent, localize_cell, t
 from evaluation.indicators import compute_indicators
 from evaluation.ingest import IngestResult, ingest_workshop, write_ingest_outputs
 from evaluation.outputs import atomic_write_csv, atomic_write_json
 from evaluation.xlsx import write_workbook
 
-__all__ = ["WorkshopReport", "run_report", "TEMPLATE", "DESIGN_COLUMNS"]
+__all__ = ["DESIGN_COLUMNS", "TEMPLATE", "WorkshopReport", "group_label", "id_labels",
+           "knowledge_frame", "localize_table", "methods_table", "participation_counts",
+           "reaction_shares", "run_report", "wave_summary"]
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "notebooks" / "workshop_report.ipynb"
 
@@ -204,8 +208,18 @@ class WorkshopReport:
         note = t("suppressed_note", self.language, k=self.k_min)
         return f"<p class='note'>{html.escape(note)}</p>"
 
+    def _table(self, frame: pd.DataFrame, caption: str | None = None,
+               digits: int = 2) -> str:
+        return _table_html(localize_table(frame, self.language,
+                                          labels=self._labels(), digits=digits), caption)
+
+    def _labels(self) -> dict[str, str]:
+        if not hasattr(self, "_label_cache"):
+            self._label_cache = id_labels(self.ingest.instrument, self.language)
+        return self._label_cache
+
     def show_cover(self) -> None:
-        """Title page: workshop, dates, place, project and phase, evaluator."""
+        """Title page: workshop, dates, place, project and phase, evaluator; synthetic banner."""
         cfg, lg = self.ingest.config, self.language
         rows = [
             (t("dates", lg), fmt_date_range(cfg.start_date, cfg.end_date, lg)),
@@ -225,18 +239,15 @@ class WorkshopReport:
         )
 
     def show_executive_summary(self) -> None:
-        """Headline indicators with status, findings in plain language, response and match."""
+        """Headline indicators with status, 3-6 findings with n, response and match rates."""
         lg = self.language
         parts = [self._h("executive_summary"), self._h("headline_indicators", 2),
                  _table_html(self._indicator_display())]
         parts.append(self._h("key_findings", 2))
-        parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in self.findings)
+        parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in self.findings[:6])
                      + "</ul>")
         m = self.ingest.report["matching"]
-        n = m["n_per_wave"]
-        waves = ", ".join(f"{t(w, lg)}: {v}" for w, v in n.items())
-        parts.append(f"<p>{html.escape(waves)}; "
-                     f"{html.escape(_rate_sentence(m, lg))}</p>")
+        parts.append(f"<p>{html.escape(_response_sentence(m, lg))}</p>")
         _display_html("".join(parts))
         self._show_figure("indicators")
 
@@ -249,122 +260,160 @@ class WorkshopReport:
                                                             strict=True)],
             "value": [_fmt_ind(v, i, lg) for v, i in zip(ind["value"], ind["indicator_id"],
                                                            strict=True)],
-            "95% CI": [f"{_fmt_ind(lo, i, lg)} – {_fmt_ind(hi, i, lg)}" if lo == lo else "–"
-                       for lo, hi, i in zip(ind["ci_low"], ind["ci_high"], ind["indicator_id"],
-                                            strict=True)],
+            "ci": [f"{_fmt_ind(lo, i, lg)} – {_fmt_ind(hi, i, lg)}" if lo == lo else "–"
+                   for lo, hi, i in zip(ind["ci_low"], ind["ci_high"], ind["indicator_id"],
+                                        strict=True)],
             "n": [f"<{self.k_min}" if (n != n or n < self.k_min) else str(int(n))
                   for n in ind["n"]],
             "status": [t(f"status_{s}", lg) for s in ind["status"]],
         })
-        if lg == "ru":
-            out.columns = ["Показатель", "Цель", "Значение", "95% ДИ", "n", "Статус"]
+        out.columns = [column_label(c, lg) for c in out.columns]
         return out
 
     def show_workshop(self) -> None:
-        """The workshop and its expected outcomes (the results-framework rows)."""
+        """The workshop and its expected outcomes (the results-framework rows, as labels)."""
+        lg = self.language
         ind = self.indicators
-        frame = ind[["label", "level", "baseline", "target"]].copy()
-        _display_html(self._h("workshop_and_outcomes") + _table_html(frame))
+        frame = pd.DataFrame({
+            "label": ind["label"],
+            "level": ind["level"],
+            "baseline": [_fmt_ind(v, i, lg) for v, i in zip(ind["baseline"],
+                                                             ind["indicator_id"], strict=True)],
+            "target": [_fmt_ind(v, i, lg) for v, i in zip(ind["target"], ind["indicator_id"],
+                                                           strict=True)],
+        })
+        cfg = self.ingest.config
+        intro = cfg.raw.get("description") if isinstance(cfg.raw, Mapping) else None
+        if isinstance(intro, Mapping):
+            intro = intro.get(lg) or intro.get("en")
+        _display_html(self._h("workshop_and_outcomes")
+                      + (f"<p>{html.escape(str(intro))}</p>" if intro else "")
+                      + self._table(frame))
 
     def show_methodology(self) -> None:
-        """Instruments, languages, waves, response and match rates, tests and thresholds."""
+        """Instruments, languages, waves, response and match rates, tests, thresholds, SDC."""
         lg = self.language
-        files = pd.DataFrame(self.ingest.report["files"])[
-            ["wave", "source", "rows_read", "kept", "quarantined", "removed"]]
+        cfg = self.ingest.config
+        languages = ", ".join(str(x) for x in (getattr(cfg, "languages", None) or ("en",)))
         text = {
             "en": (
-                f"Instrument {self.ingest.instrument.label}, in English and Russian. Changes "
-                "are matched pairs (post minus pre) of participants linked by a self-generated "
-                "code turned into a keyed pseudonym. Item changes: Wilcoxon signed-rank test "
-                "with rank-biserial correlation and Holm adjustment within each scale; scale "
-                "changes: paired t-test with Cohen's d_z; 95% confidence intervals throughout "
-                f"(bootstrap for item means, seed {self.seed}). Reliability: Cronbach's alpha "
-                f"with Feldt intervals. Any number resting on fewer than {self.k_min} "
-                "respondents is suppressed, with complementary suppression so totals cannot "
-                "reveal it."
+                f"Instrument {self.ingest.instrument.label}; {t('languages_word', lg).lower()} "
+                f"of administration: {languages}. Changes are matched pairs (post minus pre) of "
+                "participants linked by a self-generated code turned into a keyed pseudonym; "
+                "raw codes are never stored."
             ),
             "ru": (
-                f"Инструмент {self.ingest.instrument.label}, на английском и русском языках. "
-                "Изменения рассчитаны по сопоставленным парам (после минус до) участников, "
-                "связанных самостоятельно составленным кодом, заменённым ключевым псевдонимом. "
-                "Вопросы: критерий Уилкоксона с ранговой бисериальной корреляцией и поправкой "
-                "Холма внутри шкалы; шкалы: парный t-критерий и d_z Коэна; везде 95% "
-                f"доверительные интервалы (бутстреп для средних, seed {self.seed}). "
-                "Надёжность: альфа Кронбаха с интервалами Фельдта. Любое число, основанное "
-                f"менее чем на {self.k_min} ответах, скрыто, с дополнительным скрытием, чтобы "
-                "его нельзя было вычислить из итогов."
+                f"Инструмент {self.ingest.instrument.label}; языки проведения опроса: "
+                f"{languages}. Изменения рассчитаны по сопоставленным парам (после минус до) "
+                "участников, связанных самостоятельно составленным кодом, заменённым ключевым "
+                "псевдонимом; исходные коды не хранятся."
             ),
         }[lg if lg in ("en", "ru") else "en"]
-        _display_html(self._h("methodology") + f"<p>{html.escape(text)}</p>"
-                      + _table_html(files))
+        _display_html(
+            self._h("methodology") + f"<p>{html.escape(text)}</p>"
+            + self._table(wave_summary(self.analysis.participation, self.ingest.report, lg),
+                          caption=t("waves_table", lg), digits=0)
+            + _table_html(methods_table(self.seed, self.k_min, lg),
+                          caption=t("methods_table", lg))
+        )
+
+    def show_reaction(self) -> None:
+        """Reaction per agenda part: diverging Likert charts and the reaction table."""
+        lg = self.language
+        a = self.analysis
+        _display_html(self._h("findings") + self._h("reaction", 2))
+        inst = self.ingest.instrument
+        for list_id, shares in reaction_shares(a.reaction, inst, lg).items():
+            title = t("reaction_figure", lg, scale=_list_title(inst, list_id, lg))
+            self._show_figure("likert", data=shares, title=title)
+        table = a.display.get("reaction", a.reaction)
+        cols = [c for c in ("item_id", "n", "mean", "mean_ci_low", "mean_ci_high", "pct_agree")
+                if c in table.columns]
+        _display_html(self._table(table[cols]) + self._note())
 
     def show_learning(self) -> None:
-        """Readiness scales before and after, with confidence intervals."""
+        """Readiness scales before and after, with CIs; retrospective pretest and shift."""
+        lg = self.language
         scales = self.analysis.display.get("scales", self.analysis.scales)
         pre_post = scales[(scales["wave_a"] == "pre") & (scales["wave_b"] == "post")]
         cols = ["scale_id", "n_pairs", "mean_a", "mean_b", "mean_change", "mean_change_ci_low",
                 "mean_change_ci_high", "cohen_dz", "alpha_a", "alpha_b"]
-        _display_html(self._h("findings") + self._h("learning", 2) + _table_html(pre_post[cols])
-                      + self._note())
+        _display_html(self._h("learning", 2) + self._table(pre_post[cols]) + self._note())
         self._show_figure("dumbbell")
+        _display_html(f"<p class='note'>{html.escape(t('item_level_note', lg))}</p>")
         retro = scales[scales["wave_a"].isin(["retro"]) | scales["wave_b"].isin(["retro"])]
         if len(retro):
-            _display_html(self._h("retro", 2) + _table_html(retro[["scale_id", "wave_a",
-                                                                   "wave_b", "n_pairs",
-                                                                   "mean_change",
-                                                                   "mean_change_ci_low",
-                                                                   "mean_change_ci_high"]]))
-
-    def show_reaction(self) -> None:
-        """Reaction per agenda part and item."""
-        table = self.analysis.display.get("reaction", self.analysis.reaction)
-        _display_html(self._h("reaction", 2) + _table_html(table))
+            _display_html(self._h("retro", 2) + self._table(
+                retro[["scale_id", "wave_a", "wave_b", "n_pairs", "mean_a", "mean_b",
+                       "mean_change", "mean_change_ci_low", "mean_change_ci_high"]]))
 
     def show_knowledge(self) -> None:
-        """Knowledge test: percent correct per question, McNemar, normalized gain."""
-        table = self.analysis.display.get("knowledge", self.analysis.knowledge)
-        _display_html(self._h("knowledge", 2) + _table_html(table))
+        """Knowledge test: percent correct per question (chart), McNemar, normalized gain."""
+        a = self.analysis
+        _display_html(self._h("knowledge", 2))
+        self._show_figure("knowledge")
+        table = a.display.get("knowledge", a.knowledge)
+        cols = [c for c in ("item_id", "n", "pct_correct_pre", "pct_correct_post",
+                            "mcnemar_statistic", "p_value", "mean_change", "mean_change_ci_low",
+                            "mean_change_ci_high", "normalized_gain") if c in table.columns]
+        _display_html(self._table(table[cols]) + self._note())
 
     def show_cooperation_and_application(self) -> None:
         """Regional cooperation and application at follow-up."""
         a = self.analysis
+        coop = a.display.get("cooperation", a.cooperation)
         parts = [self._h("cooperation", 2),
-                 _table_html(a.display.get("cooperation", a.cooperation))]
+                 self._table(coop.drop(columns=[c for c in ("reliability",)
+                                                if c in coop.columns]))]
         parts.append(self._h("application", 2))
         if "followup" in self.ingest.waves:
-            parts.append(_table_html(a.display.get("followup", a.followup)))
+            fu = a.display.get("followup", a.followup)
+            parts.append(self._table(fu.drop(columns=[c for c in ("measure", "reliability")
+                                                      if c in fu.columns])))
         else:
             parts.append(f"<p>{html.escape(t('no_followup', self.language))}</p>")
-        _display_html("".join(parts))
+        _display_html("".join(parts) + self._note())
 
     def show_disaggregation(self) -> None:
-        """Results by country, sector, gender and involvement (suppressed)."""
+        """Results by country, sector, gender and involvement (suppressed); participation."""
         a = self.analysis
-        _display_html(self._h("disaggregation") + _table_html(
-            a.display.get("disaggregation", a.disaggregation))
-            + self._note())
+        lg = self.language
+        dis = a.display.get("disaggregation", a.disaggregation).copy()
+        dis["group"] = [group_label(self.ingest.instrument, d, g, lg)
+                        for d, g in zip(dis["dimension"], dis["group"], strict=True)]
+        dis["dimension"] = [column_label(d, lg) for d in dis["dimension"]]
+        _display_html(self._h("disaggregation") + self._table(dis) + self._note()
+                      + self._h("participation", 2))
+        self._show_figure("participation")
 
     def show_voices(self) -> None:
-        """Redacted open answers, only from items the evaluator marked as reviewed."""
+        """Redacted open answers, only from items in ``open_answers.reviewed``; else counts."""
         lg = self.language
         cfg = self.ingest.config
+        inst = self.ingest.instrument
         parts = [self._h("voices")]
-        reviewed = [i for i in cfg.reviewed_open_items if self.ingest.instrument.has_item(i)]
-        shown = 0
-        for item_id in reviewed:
-            item = self.ingest.instrument.item(item_id)
-            if item.sensitivity == "high" and not reviewed:
+        reviewed = {i for i in cfg.reviewed_open_items if inst.has_item(i)}
+        quoted = 0
+        for item in inst.items:
+            if getattr(item, "type", None) != "text":
                 continue
             answers = []
             for frame in self.ingest.waves.values():
-                if item_id in frame.columns:
-                    answers += [v for v in frame[item_id].tolist() if isinstance(v, str) and v]
-            if len(answers) < self.k_min:
+                if item.id in frame.columns:
+                    answers += [v for v in frame[item.id].tolist() if isinstance(v, str) and v]
+            if not answers:
                 continue
-            parts.append(f"<h3>{html.escape(item.label(lg))}</h3><ul>"
-                         + "".join(f"<li>{html.escape(v)}</li>" for v in answers[:8]) + "</ul>")
-            shown += 1
-        if not shown:
+            parts.append(f"<h3>{html.escape(item.label(lg))}</h3>")
+            if item.id in reviewed and len(answers) >= self.k_min:
+                parts.append("<ul class='quotes'>" + "".join(
+                    f"<li>{html.escape(v)}</li>" for v in answers[:8]) + "</ul>")
+                quoted += 1
+            else:
+                n = len(answers) if len(answers) >= self.k_min else f"<{self.k_min}"
+                parts.append(f"<p>{html.escape(t('answers_count', lg, n=n))}</p>")
+        if quoted:
+            parts.append(f"<p class='note'>{html.escape(t('quotes_note', lg))}</p>")
+        else:
             parts.append(f"<p>{html.escape(t('no_reviewed_text', lg))}</p>")
         _display_html("".join(parts))
 
@@ -374,26 +423,40 @@ class WorkshopReport:
             f"<li>{html.escape(s)}</li>" for s in self.limitations) + "</ul>")
 
     def show_annexes(self) -> None:
-        """Item tables, instrument texts, ingest and matching summary, provenance."""
+        """Item tables (item text), instrument texts, ingest and matching, provenance."""
         lg = self.language
         a = self.analysis
         items = a.display.get("items", a.items)
+        cols = ["item_id", "wave_a", "wave_b", "n_pairs", "mean_a", "mean_b", "mean_change",
+                "mean_change_ci_low", "mean_change_ci_high", "p_holm", "rank_biserial",
+                "pct_improved"]
         inst = self.ingest.instrument
-        texts = pd.DataFrame({"id": [it.id for it in inst.items],
-                              "text": [it.label(lg) for it in inst.items]})
+        shown = [it for it in inst.items if it.type != "code"]
+        texts = pd.DataFrame({
+            "scale_id": [it.scale or "" for it in shown],
+            "type": [it.type for it in shown],
+            "text": [it.label(lg) for it in shown],
+        })
         ingest = pd.DataFrame(self.ingest.report["files"])[
             ["wave", "file", "source", "encoding", "rows_read", "kept", "quarantined",
              "removed"]]
+        ingest["wave"] = [t(w, lg) if w in ("pre", "post", "followup") else w
+                          for w in ingest["wave"]]
         prov = {k: v for k, v in self.provenance.items() if k not in ("libraries",)}
+        rel = a.display.get("reliability", a.reliability)
         _display_html(
-            self._h("annexes") + self._h("annex_items", 2) + _table_html(items)
-            + self._h("annex_instrument", 2) + _table_html(texts)
-            + self._h("annex_ingest", 2) + _table_html(ingest)
+            self._h("annexes") + self._h("annex_items", 2)
+            + self._table(items[[c for c in cols if c in items.columns]]) + self._note()
+            + self._table(rel, caption=t("reliability_table", lg))
+            + self._h("annex_instrument", 2)
+            + self._table(texts)
+            + self._h("annex_ingest", 2) + self._table(ingest, digits=0)
             + self._h("annex_provenance", 2)
             + f"<pre>{html.escape(json.dumps(prov, ensure_ascii=False, indent=1))}</pre>"
         )
 
-    def _show_figure(self, which: str) -> None:
+    def _show_figure(self, which: str, data: pd.DataFrame | None = None,
+                     title: str = "") -> None:
         from evaluation import figures
 
         lg = self.language
@@ -402,7 +465,7 @@ class WorkshopReport:
                 ind = self.indicators.copy()
                 fig = figures.indicator_dashboard(
                     ind[["label", "value", "ci_low", "ci_high", "target", "status"]],
-                    title=t("headline_indicators", lg), language=lg, k_min=self.k_min)
+                    title=t("indicators_figure", lg), language=lg, k_min=self.k_min)
             elif which == "dumbbell":
                 sc = self.analysis.scales
                 sc = sc[(sc["wave_a"] == "pre") & (sc["wave_b"] == "post")]
@@ -413,15 +476,307 @@ class WorkshopReport:
                                       "ci_low": sc["mean_change_ci_low"].to_numpy(),
                                       "ci_high": sc["mean_change_ci_high"].to_numpy(),
                                       "n": sc["n_pairs"].to_numpy()})
-                fig = figures.dumbbell(frame, title=t("learning", lg), language=lg,
+                fig = figures.dumbbell(frame, title=t("dumbbell_figure", lg), language=lg,
                                        k_min=self.k_min)
+            elif which == "likert" and data is not None:
+                neutral = data.columns[len(data.columns) // 2] if len(data.columns) % 2 else None
+                fig = figures.likert_diverging(data, neutral_column=neutral, title=title,
+                                               language=lg, k_min=self.k_min)
+            elif which == "knowledge":
+                frame = knowledge_frame(self.analysis.knowledge, self.ingest.instrument, lg)
+                if frame.empty:
+                    return
+                fig = figures.knowledge_by_question(frame, title=t("knowledge_figure", lg),
+                                                    language=lg, k_min=self.k_min)
+            elif which == "participation":
+                frame = participation_counts(self.analysis.participation,
+                                             self.ingest.instrument, lg)
+                if frame.empty:
+                    return
+                fig = figures.participation_bars(frame, title=t("participation_figure", lg),
+                                                 language=lg, k_min=self.k_min)
             else:
                 return
         except Exception as exc:
             name = html.escape(type(exc).__name__)
-            _display_html(f"<p class='note'>Figure not available ({name}).</p>")
+            _display_html(f"<p class='note'>{html.escape(t('figure_unavailable', lg, name=name))}"
+                          "</p>")
             return
         figures.show(fig)
+
+
+# ---- presentation helpers (pure; tested in tests/test_report.py) ----------------------------
+
+_WAVE_WORDS = {"pre": "pre", "post": "post", "followup": "followup", "retro": "retro_wave"}
+_ID_COLUMNS = ("item_id", "scale_id", "id")
+
+
+def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
+    """Human labels of the instrument's item and scale ids in ``language``.
+
+    Examples
+    --------
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import id_labels
+    >>> labels = id_labels(load_instrument(default_instrument_path()), "ru")
+    >>> labels["knowledge_total"]
+    'Тест знаний: общий балл'
+    >>> labels["ud_drivers"] != "ud_drivers"
+    True
+    """
+    labels: dict[str, str] = {}
+    for sid, scale in instrument.scales.items():
+        labels[sid] = scale.label(language)
+    for item in instrument.items:
+        labels[item.id] = item.label(language)
+    labels["knowledge_total"] = {"ru": "Тест знаний: общий балл"}.get(
+        language, "Knowledge test: total score")
+    return labels
+
+
+def localize_table(frame: pd.DataFrame, language: str = "en",
+                   labels: Mapping[str, str] | None = None, digits: int = 2) -> pd.DataFrame:
+    """A copy of ``frame`` for a report: ids as labels, waves named, headers and numbers localized.
+
+    Id columns (``item_id``, ``scale_id``) show the label in ``labels`` (ids without one stay);
+    wave codes show the wave's name; numbers get ``digits`` decimals and, in Russian, a decimal
+    comma (:func:`evaluation.i18n.localize_cell`); headers come from
+    :data:`evaluation.i18n.COLUMNS`. Text is not escaped here (``to_html`` escapes it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.report import localize_table
+    >>> frame = pd.DataFrame({"scale_id": ["s1"], "wave_a": ["pre"], "mean_change": [0.456]})
+    >>> localize_table(frame, "ru", labels={"s1": "Готовность"}).iloc[0].tolist()
+    ['Готовность', 'До', '0,46']
+    >>> list(localize_table(frame, "ru").columns)
+    ['Шкала', 'С', 'Изменение']
+    """
+    labels = labels or {}
+    out = pd.DataFrame(index=range(len(frame)))
+    for col in frame.columns:
+        values = frame[col].tolist()
+        if col in _ID_COLUMNS:
+            shown = [labels.get(str(v), str(v)) if isinstance(v, str) else localize_cell(v)
+                     for v in values]
+        elif col in ("wave", "wave_a", "wave_b"):
+            shown = [t(_WAVE_WORDS[v], language) if v in _WAVE_WORDS else localize_cell(v)
+                     for v in values]
+        elif col in ("n", "n_pairs", "n_items", "n_a", "n_b", "k", "rows_read", "kept",
+                     "quarantined", "removed", "base", "df"):
+            shown = [localize_cell(v, language, 0) for v in values]
+        else:
+            shown = [localize_cell(v, language, digits) for v in values]
+        out[column_label(col, language)] = shown
+    return out
+
+
+def group_label(instrument: Any, dimension: str, code: object, language: str = "en") -> str:
+    """Label of a subgroup code (``KZ`` → "Kazakhstan") from the instrument's choice lists.
+
+    Examples
+    --------
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import group_label
+    >>> inst = load_instrument(default_instrument_path())
+    >>> group_label(inst, "country", "KZ", "ru"), group_label(inst, "sector", "other")
+    ('Казахстан', 'other')
+    """
+    item = instrument.item_by_role(dimension) if hasattr(instrument, "item_by_role") else None
+    if item is None and instrument.has_item(dimension):
+        item = instrument.item(dimension)
+    clist = instrument.choice_list_of(item) if item is not None else None
+    if clist is not None:
+        for choice in clist.all_choices:
+            if choice.code == str(code):
+                return choice.label(language)
+    if str(code) == "all":
+        return column_label("total", language)
+    return str(code)
+
+
+def reaction_shares(reaction: pd.DataFrame, instrument: Any,
+                    language: str = "en") -> dict[str, pd.DataFrame]:
+    """Percent of answers per category for the reaction items, one frame per choice list.
+
+    Built only from the published (suppressed) counts ``count_1`` … ``count_k``: an item with
+    any suppressed count is all NaN (drawn as "suppressed"). Rows are item labels in instrument
+    order; columns are the choice labels in the list's fixed order.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import reaction_shares
+    >>> inst = load_instrument(default_instrument_path())
+    >>> table = pd.DataFrame({"item_id": ["re_relevance"], "count_1": [0.0], "count_2": [0.0],
+    ...     "count_3": [5.0], "count_4": [10.0], "count_5": [5.0]})
+    >>> shares = reaction_shares(table, inst)["agree5"]
+    >>> shares.iloc[0].tolist()
+    [0.0, 0.0, 25.0, 50.0, 25.0]
+    >>> table.loc[0, "count_1"] = np.nan
+    >>> bool(reaction_shares(table, inst)["agree5"].isna().all(axis=None))
+    True
+    """
+    out: dict[str, list[tuple[str, list[float]]]] = {}
+    columns: dict[str, list[str]] = {}
+    for row in reaction.itertuples(index=False):
+        item_id = row.item_id
+        if not instrument.has_item(item_id):
+            continue
+        item = instrument.item(item_id)
+        clist = instrument.choice_list_of(item)
+        if clist is None:
+            continue
+        k = len(clist.choices)
+        counts = [_float(getattr(row, f"count_{j}", None)) for j in range(1, k + 1)]
+        counts = [float("nan") if c is None else c for c in counts]
+        total = sum(counts)
+        if any(c != c for c in counts) or total <= 0:
+            shares = [float("nan")] * k
+        else:
+            shares = [100.0 * c / total for c in counts]
+        out.setdefault(clist.id, []).append((item.label(language), shares))
+        columns[clist.id] = [c.label(language) for c in clist.choices]
+    return {lid: pd.DataFrame([s for _, s in rows], index=[lab for lab, _ in rows],
+                              columns=columns[lid])
+            for lid, rows in out.items()}
+
+
+def knowledge_frame(knowledge: pd.DataFrame, instrument: Any,
+                    language: str = "en") -> pd.DataFrame:
+    """Input of :func:`evaluation.figures.knowledge_by_question` from the knowledge table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import knowledge_frame
+    >>> table = pd.DataFrame({"item_id": ["kn_01", "knowledge_total"], "n": [26, 26],
+    ...     "pct_correct_pre": [42.3, None], "pct_correct_post": [61.5, None]})
+    >>> knowledge_frame(table, load_instrument(default_instrument_path()))["pct_post"].tolist()
+    [61.5]
+    """
+    rows = knowledge[[instrument.has_item(i) for i in knowledge["item_id"]]]
+    return pd.DataFrame({
+        "question": [instrument.item(i).label(language) for i in rows["item_id"]],
+        "pct_pre": pd.to_numeric(rows["pct_correct_pre"], errors="coerce").to_numpy(),
+        "pct_post": pd.to_numeric(rows["pct_correct_post"], errors="coerce").to_numpy(),
+        "n": pd.to_numeric(rows["n"], errors="coerce").to_numpy(),
+    })
+
+
+def participation_counts(participation: pd.DataFrame, instrument: Any, language: str = "en",
+                         wave: str = "pre") -> pd.DataFrame:
+    """Input of :func:`evaluation.figures.participation_bars` from the suppressed table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import participation_counts
+    >>> table = pd.DataFrame({"dimension": ["total", "country", "country"],
+    ...     "group": ["all", "KZ", "KG"], "wave": ["pre"] * 3, "n": [29, 6, None]})
+    >>> participation_counts(table, load_instrument(default_instrument_path())).values.tolist()
+    [['Country', 'Kazakhstan', 6.0], ['Country', 'Kyrgyzstan', nan]]
+    """
+    part = participation[(participation["wave"] == wave)
+                         & (participation["dimension"].isin(("country", "sector", "gender")))]
+    return pd.DataFrame({
+        "group": [column_label(d, language) for d in part["dimension"]],
+        "category": [group_label(instrument, d, g, language)
+                     for d, g in zip(part["dimension"], part["group"], strict=True)],
+        "n": pd.to_numeric(part["n"], errors="coerce").to_numpy(dtype=float),
+    })
+
+
+def wave_summary(participation: pd.DataFrame, ingest_report: Mapping[str, Any],
+                 language: str = "en") -> pd.DataFrame:
+    """Waves with respondents, expected participants, response rate and pairs matched to pre.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.report import wave_summary
+    >>> part = pd.DataFrame({"dimension": ["total", "total"], "group": ["all", "all"],
+    ...     "wave": ["pre", "post"], "n": [29, 27], "base": [30, 30], "rate": [0.967, 0.9]})
+    >>> rep = {"matching": {"match_rate_pre_post": 0.8966},
+    ...        "files": [{"wave": "pre", "source": "kobo"}, {"wave": "post", "source": "odk"}]}
+    >>> [str(v) for v in wave_summary(part, rep).iloc[1]]
+    ['post', 'odk', '27', '30', '90%', '90%']
+    """
+    total = participation[participation["dimension"] == "total"]
+    sources = {f["wave"]: f.get("source", "") for f in ingest_report.get("files", [])}
+    matching = ingest_report.get("matching", {})
+    rows = []
+    for r in total.itertuples(index=False):
+        rate = matching.get(f"match_rate_pre_{r.wave}") if r.wave != "pre" else None
+        rows.append({"wave": r.wave, "source": sources.get(r.wave, ""), "n": r.n,
+                     "base": r.base,
+                     "rate": fmt_percent(_float(r.rate), 0, language),
+                     "match_rate": fmt_percent(rate, 0, language) if rate is not None else "–"})
+    return pd.DataFrame(rows, columns=["wave", "source", "n", "base", "rate", "match_rate"])
+
+
+def methods_table(seed: int, k_min: int, language: str = "en") -> pd.DataFrame:
+    """The tests, intervals, thresholds and disclosure rules of the report, as a table.
+
+    Examples
+    --------
+    >>> from evaluation.report import methods_table
+    >>> methods_table(7, 5, "ru").shape
+    (6, 2)
+    """
+    en = [
+        ("Item change", "Wilcoxon signed-rank test (as R wilcox.test, paired), rank-biserial "
+         "correlation with 95% CI, Holm adjustment within each scale; bootstrap 95% CI of the "
+         f"mean change (seed {seed})."),
+        ("Scale change", "Paired t-test (as R t.test, paired) with 95% CI and Cohen's d_z "
+         "with 95% CI."),
+        ("Reliability", "Cronbach's alpha (raw, as psych::alpha) with Feldt 95% CI."),
+        ("Knowledge", "Percent correct before and after, McNemar test, normalized gain (Hake)."),
+        ("Indicators", "Met when the 95% CI lies at or above the target, not met when below, "
+         "inconclusive when the CI spans the target."),
+        ("Disclosure control", f"Any number resting on fewer than {k_min} respondents is "
+         f"suppressed (counts “<{k_min}”, means and percentages “–”), with complementary "
+         "suppression so totals cannot reveal it; charts use suppressed tables only."),
+    ]
+    ru = [
+        ("Изменение по вопросу", "Критерий знаковых рангов Уилкоксона (как wilcox.test в R, "
+         "парный), ранговая бисериальная корреляция с 95% ДИ, поправка Холма внутри шкалы; "
+         f"бутстреп-ДИ среднего изменения (seed {seed})."),
+        ("Изменение по шкале", "Парный t-критерий (как t.test в R) с 95% ДИ и d_z Коэна с "
+         "95% ДИ."),
+        ("Надёжность", "Альфа Кронбаха (как psych::alpha) с 95% ДИ по Фельдту."),
+        ("Знания", "Доля правильных ответов до и после, критерий Мак-Немара, нормированный "
+         "прирост (Хейк)."),
+        ("Показатели", "Достигнут, если 95% ДИ не ниже цели; не достигнут, если ниже; "
+         "неопределённо, если ДИ включает цель."),
+        ("Контроль раскрытия", f"Любое число, основанное менее чем на {k_min} ответах, "
+         f"скрыто (число «<{k_min}», средние и доли «–»), с дополнительным скрытием, чтобы "
+         "его нельзя было вычислить из итогов; рисунки строятся только по скрытым таблицам."),
+    ]
+    rows = ru if language == "ru" else en
+    return pd.DataFrame(rows, columns=[column_label("what", language),
+                                       column_label("how", language)])
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _list_title(instrument: Any, list_id: str, language: str) -> str:
+    names = {"agree5": ("relevance and agreement", "актуальность и согласие"),
+             "useful5": ("usefulness of each agenda part", "полезность частей программы"),
+             "quality5": ("quality of delivery", "качество проведения"),
+             "satisfied5": ("satisfaction", "удовлетворённость")}
+    en, ru = names.get(list_id, (list_id, list_id))
+    return ru if language == "ru" else en
 
 
 def _fmt_ind(value: float, indicator_id: str, language: str) -> str:
@@ -430,6 +785,21 @@ def _fmt_ind(value: float, indicator_id: str, language: str) -> str:
     if "change" in indicator_id or "gain" in indicator_id:
         return fmt_number(value, 2, language)
     return fmt_percent(value, 0, language)
+
+
+def _response_sentence(matching: dict, language: str) -> str:
+    n = matching.get("n_per_wave", {})
+    expected = matching.get("n_participants")
+    parts = []
+    for wave, count in n.items():
+        word = t(_WAVE_WORDS.get(wave, wave), language) if wave in _WAVE_WORDS else wave
+        rate = (f" ({fmt_percent(count / expected, 0, language)})"
+                if expected else "")
+        parts.append(f"{word}: {count}{rate}")
+    lead = "Респонденты" if language == "ru" else "Respondents"
+    of = f" из {expected}" if language == "ru" else f" of {expected}"
+    return f"{lead}{of if expected else ''}: " + ", ".join(parts) + "; " + \
+        _rate_sentence(matching, language) + "."
 
 
 def _rate_sentence(matching: dict, language: str) -> str:

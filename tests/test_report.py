@@ -171,3 +171,51 @@ def test_batch_carries_on_past_a_failing_workshop(tmp_path, capsys):
     assert "Rendered 1 of 2 workshops" in out
     assert "FAILED broken: workshop.yaml, key 'waves'" in out
     assert (tmp_path / "reports" / "ashgabat-2015-06" / "report.pdf").is_file()
+
+
+def test_report_sections_show_labels_figures_and_russian_numbers(rendered):
+    out = rendered["out"]
+    en = (out / "report.html").read_text(encoding="utf-8")
+    ru = (out / "report.ru.html").read_text(encoding="utf-8")
+    # figures: indicators, dumbbell, reaction (diverging), knowledge, participation; each has alt
+    for page in (en, ru):
+        imgs = re.findall(r"<img[^>]*>", page)
+        assert len(imgs) >= 5, len(imgs)
+        assert all(re.search(r'alt="[^"]{20,}"', img) for img in imgs)
+        assert "Figure not available" not in page and "Рисунок недоступен" not in page
+        assert page.count("<figcaption>") >= 5
+    # human labels, not raw ids, in the findings and the annex
+    assert "understanding_drivers" not in en and "ud_drivers" not in en
+    assert "Kazakhstan" in en and "Казахстан" in ru
+    # Russian headers and decimal commas
+    assert "<th>Шкала</th>" in ru and "<th>Изменение</th>" in ru
+    assert re.search(r"<td>\d,\d\d</td>", ru) and not re.search(r"<td>\d\.\d\d</td>", ru)
+    assert re.search(r"<td>\d\.\d\d</td>", en)
+    # the issue's order of sections
+    order = [en.index(h) for h in ("Executive summary", "The workshop and its expected",
+                                   "Methodology", "Reaction:", "Learning:", "Knowledge test",
+                                   "Regional cooperation", "Application at follow-up",
+                                   "Results by country", "Participant voices", "Limitations",
+                                   "Annex A", "Annex B", "Annex C", "Annex D")]
+    assert order == sorted(order)
+
+
+def test_reaction_chart_uses_only_published_counts(tmp_path):
+    from evaluation.report import reaction_shares
+
+    a = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=200, write=False)
+    shares = reaction_shares(a.analysis.reaction, a.ingest.instrument)
+    for list_id, frame in shares.items():
+        for label, row in frame.iterrows():
+            item = next(i for i in a.ingest.instrument.items if i.label("en") == label)
+            published = a.analysis.reaction.set_index("item_id").loc[item.id]
+            counts = [published[f"count_{j}"] for j in range(1, frame.shape[1] + 1)]
+            if any(pd.isna(c) for c in counts):
+                assert row.isna().all(), (list_id, label)
+            else:
+                assert abs(row.sum() - 100) < 1e-9
+
+
+def test_unreviewed_open_items_show_counts_only(rendered):
+    page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
+    assert "not quoted: not marked as reviewed" in page

@@ -1,0 +1,134 @@
+"""Benchmark of report rendering against the issue's bars (prints ratios, asserts nothing).
+
+Measured in one run, on this machine:
+
+1. the pipeline floor: an empty notebook through the same chain (papermill in-process, HTML
+   export, WeasyPrint PDF);
+2. one flagship report (``run_report``: HTML, PDF, XLSX, results/), in-process, with its ratio
+   to the floor (bar: at most 4 s and at most 1.5 times the floor);
+3. a batch of demo workshops (``--copies`` copies of each of the 8) through the ``evaluate
+   batch`` worker with 2 processes: reports per minute (bar: 40 or more) and peak memory per
+   worker and per kernel (bar: under 600 MB), from ``resource.getrusage``;
+4. that the flagship's ``results/*.csv`` equal a reference folder when ``--reference`` is given.
+
+Usage::
+
+    python benchmarks/bench_report.py [--copies 5] [--jobs 2] [--reference DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEMO = ROOT / "demo-workshops"
+
+
+def _floor(tmp: Path) -> float:
+    import nbformat
+
+    from evaluation.render import render_notebook_report
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Empty"), nbformat.v4.new_code_cell("1")]
+    path = tmp / "empty.ipynb"
+    nbformat.write(nb, path)
+    start = time.perf_counter()
+    render_notebook_report(path, tmp / "empty-out", {}, synthetic=True)
+    return time.perf_counter() - start
+
+
+def _flagship(tmp: Path) -> tuple[float, Path]:
+    from evaluation.report import run_report
+
+    work = tmp / "astana-2018-05"
+    shutil.copytree(DEMO / "astana-2018-05", work, ignore=shutil.ignore_patterns("processed"))
+    out = tmp / "flagship"
+    start = time.perf_counter()
+    run_report(work, out, language="en")
+    return time.perf_counter() - start, out
+
+
+def _worker(folder: str, reports: str) -> tuple[str, str | None, int, int]:
+    from evaluation.commands import _render_one
+
+    name, error = _render_one(folder, ["en"], reports)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return name, error, own, kids
+
+
+def _batch(tmp: Path, copies: int, jobs: int) -> tuple[int, float, int, int, list[str]]:
+    root = tmp / "batch"
+    folders = []
+    for src in sorted(p.parent for p in DEMO.glob("*/workshop.yaml")):
+        for i in range(copies):
+            dst = root / f"{src.name}-{i}"
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("processed"))
+            folders.append(str(dst))
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(_worker, folders, [str(tmp / "batch-reports")] * len(folders)))
+    wall = time.perf_counter() - start
+    errors = [f"{Path(f).name}: {e}" for f, e, _, _ in results if e]
+    return (len(folders), wall, max(r[2] for r in results), max(r[3] for r in results), errors)
+
+
+def _compare(out: Path, reference: Path) -> list[str]:
+    diffs = []
+    for ref in sorted(reference.glob("*.csv")):
+        mine = out / "results" / ref.name
+        if not mine.is_file() or mine.read_bytes() != ref.read_bytes():
+            diffs.append(ref.name)
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, default=5,
+                        help="copies of each of the 8 demo workshops in the batch (5 → 40)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="folder of results/*.csv to compare the flagship against")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        _floor(tmp)  # warm-up: imports and first kernel
+        floor = _floor(tmp)
+        flagship, out = _flagship(tmp)
+        print(f"empty-notebook pipeline : {floor:6.2f} s")
+        print(f"flagship report         : {flagship:6.2f} s  ratio {flagship / floor:4.2f} "
+              f"(bars: <= 4 s, <= 1.5)")
+        if args.reference is not None:
+            diffs = _compare(out, args.reference)
+            print("results/*.csv vs reference: " + ("identical" if not diffs
+                                                    else "DIFFER: " + ", ".join(diffs)))
+        if args.copies > 0:
+            n, wall, own, kids, errors = _batch(tmp, args.copies, args.jobs)
+            print(f"batch of {n} with {args.jobs} workers: {wall:6.1f} s, "
+                  f"{60 * n / wall:5.1f} reports/min (bar: >= 40)")
+            print(f"peak RSS: worker {own / 1024:6.0f} MB, kernel {kids / 1024:6.0f} MB "
+                  "(bar: < 600 MB)")
+            for error in errors:
+                print(f"  FAILED {error}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

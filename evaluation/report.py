@@ -27,7 +27,7 @@ from evaluation import __version__
 from evaluation.analysis import WorkshopAnalysis, analyze_workshop
 from evaluation.findings import findings, limitations
 from evaluation.i18n import column_label, fmt_date_range, fmt_number, fmt_percent, localize_cell, t
-from evaluation.indicators import compute_indicators
+from evaluation.indicators import compute_indicators, load_framework
 from evaluation.ingest import IngestResult, ingest_workshop, write_ingest_outputs
 from evaluation.outputs import atomic_write_csv, atomic_write_json
 from evaluation.xlsx import write_workbook
@@ -167,13 +167,24 @@ class WorkshopReport:
             f"from {cfg.privacy.key_env} or a key file (never stored)",
         }
 
+    def _indicators_in_english(self) -> pd.DataFrame:
+        """The indicators with English labels: ``results/`` does not depend on the language."""
+        cfg = self.ingest.config
+        framework = load_framework(cfg.results_framework, cfg.folder)
+        english = {str(ind["id"]): ind["label"].get("en") or str(ind["id"])
+                   for ind in framework["indicators"]}
+        out = self.indicators.copy()
+        out["label"] = [english.get(i, label) for i, label in
+                        zip(out["indicator_id"], out["label"], strict=True)]
+        return out
+
     def results_tables(self) -> dict[str, pd.DataFrame]:
         """The tables written to ``results/`` (suppressed values empty)."""
         a = self.analysis
         tables = {
             "items": a.items[DESIGN_COLUMNS["items"]],
             "scales": a.scales[DESIGN_COLUMNS["scales"]],
-            "indicators": self.indicators[DESIGN_COLUMNS["indicators"]],
+            "indicators": self._indicators_in_english()[DESIGN_COLUMNS["indicators"]],
             "participation": a.participation,
         }
         for name in ("unpaired", "reliability", "knowledge", "reaction", "followup",

@@ -219,3 +219,12 @@ def test_reaction_chart_uses_only_published_counts(tmp_path):
 def test_unreviewed_open_items_show_counts_only(rendered):
     page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
     assert "not quoted: not marked as reviewed" in page
+
+
+def test_results_do_not_depend_on_the_report_language(tmp_path):
+    en = WorkshopReport.prepare(FLAGSHIP, tmp_path / "en", language="en", n_resamples=200)
+    ru = WorkshopReport.prepare(FLAGSHIP, tmp_path / "ru", language="ru", n_resamples=200)
+    assert en.indicators["label"].tolist() != ru.indicators["label"].tolist()
+    for name in ("indicators", "items", "scales"):
+        a = (tmp_path / "en" / "results" / f"{name}.csv").read_bytes()
+        assert a == (tmp_path / "ru" / "results" / f"{name}.csv").read_bytes(), name

@@ -20,6 +20,19 @@ EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit code 2).
+
+    argparse prints the usage block and then the error; the toolkit prints one sentence that
+    names the offending argument and points to ``--help`` instead. Subparsers inherit this
+    class, so ``evaluate ingest`` without a folder behaves the same way.
+    """
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = " ".join(message.split())
+        self.exit(EXIT_ERROR, f"{self.prog}: {message}; see {self.prog} --help.\n")
+
+
 def _cmd_instrument_check(args: argparse.Namespace) -> int:
     from evaluation.instrument import load_instrument
 
@@ -63,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.instrument
     'surveys/pvect-readiness.yaml'
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="evaluate",
         description="Evaluate capacity-building workshops from pre/post/follow-up surveys.",
     )
@@ -116,17 +129,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted before or after the subcommand
-    args = parser.parse_args([a for a in argv if a != "--debug"])
+    try:
+        args = parser.parse_args([a for a in argv if a != "--debug"])
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     args.debug = debug
     if not getattr(args, "func", None):
         parser.print_help()
+        print("evaluate: no command given; see evaluate --help.", file=sys.stderr)
         return EXIT_ERROR
     try:
         return int(args.func(args) or 0)
     except EvaluationError as exc:
         if args.debug:
             raise
-        print(f"evaluate: {exc}", file=sys.stderr)
+        # one line, whatever a quoted header or file name contains
+        print("evaluate: " + " ".join(str(exc).split()), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("evaluate: interrupted.", file=sys.stderr)

@@ -145,17 +145,33 @@ class DialectError(InputFileError):
 class UnmappedValuesError(InputFileError):
     """Answer values map to no code of the instrument and the policy is to stop.
 
-    ``unmapped`` holds ``(column, value, count)`` triples for closed-answer columns only.
+    ``unmapped`` holds ``(column, value, count)`` triples, or ``(column, value, count, rows)``
+    with the 1-based file rows, for closed-answer columns only. With rows, the message starts
+    at the first row concerned and its column.
+
+    Examples
+    --------
+    >>> print(UnmappedValuesError("pre.csv", [("q1", "9", 2, [7, 4]), ("q2", "x", 1, [5])]))
+    file pre.csv, row 4, column 'q1': 2 answer value(s) match no choice of the instrument \
+('q1': '9' (2x); 'q2': 'x' (1x)), the first in this row and column; fix the export or set \
+ingest.unmapped_values: quarantine.
     """
 
-    def __init__(self, file: str | Path, unmapped: Sequence[tuple[str, str, int]]):
-        self.unmapped = list(unmapped)
+    def __init__(self, file: str | Path, unmapped: Sequence[tuple]):
+        self.unmapped = [tuple(u[:3]) for u in unmapped]
         listing = "; ".join(f"{col!r}: {val!r} ({n}x)" for col, val, n in self.unmapped[:10])
         more = "" if len(self.unmapped) <= 10 else f"; and {len(self.unmapped) - 10} more"
+        located = [(min(u[3]), u[0]) for u in unmapped if len(u) > 3 and u[3]]
+        row, column = min(located) if located else (None, None)
+        first = ", the first in this row and column" if located and (
+            len(self.unmapped) > 1 or self.unmapped[0][2] > 1) else ""
         super().__init__(
             file,
             f"{len(self.unmapped)} answer value(s) match no choice of the instrument "
-            f"({listing}{more}); fix the export or set ingest.unmapped_values: quarantine.",
+            f"({listing}{more}){first}; fix the export or set ingest.unmapped_values: "
+            "quarantine.",
+            row=row,
+            column=column,
         )
 
 

@@ -31,6 +31,7 @@ from evaluation.outputs import (
     atomic_write_json,
     atomic_write_parquet,
     private_dir,
+    replace_directory,
 )
 from evaluation.privacy import (
     CodeElement,
@@ -192,6 +193,9 @@ def ingest_workshop(
     clean_waves: dict[str, pd.DataFrame] = {}
     redaction_counts: dict[str, dict[str, int]] = {}
     for wave, spec in config.waves.items():
+        if spec.file.exists() and not spec.file.is_file():
+            raise WorkshopConfigError(config.folder / "workshop.yaml", f"waves.{wave}.file",
+                                      f"names {spec.file.name!r}, which is a folder, not a file.")
         if not spec.file.is_file():
             raise WorkshopConfigError(config.folder / "workshop.yaml", f"waves.{wave}.file",
                                       f"names {spec.file.name!r}, which is not in the folder.")
@@ -204,6 +208,7 @@ def ingest_workshop(
             header_map=dict(spec.header_map) or None,
             sheet=spec.sheet,
             max_bytes=int(config.ingest.max_file_mb * 1024 * 1024),
+            max_columns=config.ingest.max_columns,
         )
         answer_columns = [c for c in instrument.column_names(wave) if c in read.answers.columns]
         validation = validate_wave(
@@ -376,18 +381,31 @@ def write_ingest_outputs(
 
     The ingest files go to ``ingest_dir`` (default ``<reports_root>/<id>/ingest``), which is
     returned.
+
+    Each of the two folders is all-or-nothing: it is built under a hidden ``.*.partial`` name
+    next to its final place and swapped in with :func:`~evaluation.outputs.replace_directory`,
+    so an interrupted run leaves the previous complete folder (or none), never a mix of old and
+    new files. ``processed/`` is written first: an ``ingest/report.json`` never describes
+    processed data that is not there.
     """
     config = result.config
-    processed = private_dir(config.processed_dir)
-    for wave, frame in result.waves.items():
-        atomic_write_parquet(processed / f"{wave}.parquet", _parquet_safe(frame))
-    atomic_write_parquet(processed / "participants.parquet", _parquet_safe(result.participants))
+    frames = {f"{wave}.parquet": _parquet_safe(frame) for wave, frame in result.waves.items()}
+    frames["participants.parquet"] = _parquet_safe(result.participants)
+
+    def build_processed(tmp: Path) -> None:
+        private_dir(tmp)
+        for name, frame in frames.items():
+            atomic_write_parquet(tmp / name, frame)
+
+    private_dir(replace_directory(config.processed_dir, build_processed))
     ingest_dir = Path(ingest_dir) if ingest_dir is not None else \
         Path(reports_root) / config.id / "ingest"
-    ingest_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(ingest_dir / "report.json", result.report)
-    atomic_write_csv(ingest_dir / "quarantine.csv", result.quarantine)
-    return ingest_dir
+
+    def build_ingest(tmp: Path) -> None:
+        atomic_write_json(tmp / "report.json", result.report)
+        atomic_write_csv(tmp / "quarantine.csv", result.quarantine)
+
+    return replace_directory(ingest_dir, build_ingest)
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

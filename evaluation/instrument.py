@@ -374,6 +374,64 @@ def _version_key(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.-]", version))
 
 
+#: Most nodes a YAML document may hold once its aliases are counted out (the largest instrument
+#: has about 2,500): a "billion laughs" document is refused before any code walks it.
+MAX_YAML_NODES = 1_000_000
+
+
+def yaml_structure_problem(data: Any, max_nodes: int = MAX_YAML_NODES) -> str | None:
+    """Why a loaded YAML document is unsafe to walk, or None.
+
+    ``yaml.safe_load`` builds no Python objects, but anchors and aliases can still make a
+    document that contains itself (any recursive walk never ends) or one that is small on disk
+    and explodes when walked ("billion laughs"). Both are refused here, counting every alias
+    as the copy a consumer would see.
+
+    Examples
+    --------
+    >>> import yaml
+    >>> from evaluation.instrument import yaml_structure_problem
+    >>> print(yaml_structure_problem(yaml.safe_load("a: [1, 2]")))
+    None
+    >>> yaml_structure_problem(yaml.safe_load("a: &x [*x]"))
+    'it contains itself (an alias inside its own anchor)'
+    >>> bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\\n" + "".join(
+    ...     f"b{i}: &b{i} [" + ", ".join(["*a" if i == 0 else f"*b{i - 1}"] * 10) + "]\\n"
+    ...     for i in range(6))
+    >>> yaml_structure_problem(yaml.safe_load(bomb))
+    'its aliases expand to more than 1000000 values'
+    """
+    budget = [max_nodes]
+    on_path: set[int] = set()
+
+    def walk(node: Any) -> str | None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return f"its aliases expand to more than {max_nodes} values"
+        if isinstance(node, Mapping):
+            children = [c for kv in node.items() for c in kv]
+        elif isinstance(node, list | tuple | set):
+            children = list(node)
+        else:
+            return None
+        if id(node) in on_path:
+            return "it contains itself (an alias inside its own anchor)"
+        on_path.add(id(node))
+        try:
+            for child in children:
+                problem = walk(child)
+                if problem:
+                    return problem
+        finally:
+            on_path.discard(id(node))
+        return None
+
+    try:
+        return walk(data)
+    except RecursionError:
+        return "it is nested too deeply"
+
+
 def load_instrument(path: str | Path) -> Instrument:
     """Load and validate an instrument from a YAML file.
 
@@ -403,14 +461,22 @@ def load_instrument(path: str | Path) -> Instrument:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InstrumentError(path, [f"The file {path.name} does not exist."]) from None
+    except IsADirectoryError:
+        raise InstrumentError(path, [f"{path.name} is a folder, not an instrument file."]) \
+            from None
     except UnicodeDecodeError:
         raise InstrumentError(path, ["The file is not UTF-8 text."]) from None
+    except OSError as exc:
+        raise InstrumentError(path, [f"The file cannot be read ({exc.strerror})."]) from None
     try:
         data = safe_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InstrumentError(path, [f"The file is not valid YAML{where}."]) from None
+    problem = yaml_structure_problem(data)
+    if problem:
+        raise InstrumentError(path, [f"The file cannot be used: {problem}."])
     return parse_instrument(data, path=path)
 
 

@@ -172,7 +172,7 @@ def replace_directory(target: str | Path, build: Callable[[Path], None]) -> Path
         build(tmp)
         old = None
         if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            old = target.with_name(f".{target.name}.{os.getpid()}.old.partial")
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:

@@ -154,7 +154,7 @@ def validate_wave(
 
     if read.unmapped and unmapped_policy == "stop":
         raise UnmappedValuesError(
-            source, [(col, val, int(n)) for col, val, n, *_ in read.unmapped]
+            source, [(col, val, int(n), *rest) for col, val, n, *rest in read.unmapped]
         )
     problem_rows: dict[int, list[tuple[str | None, str]]] = {}
     for row, column, reason in read.row_problems:

@@ -20,8 +20,14 @@ from typing import Any
 
 import yaml
 
-from evaluation.errors import WorkshopConfigError
-from evaluation.instrument import FORM_WAVES, Instrument, find_instrument, load_instrument
+from evaluation.errors import InstrumentError, WorkshopConfigError
+from evaluation.instrument import (
+    FORM_WAVES,
+    Instrument,
+    find_instrument,
+    load_instrument,
+    yaml_structure_problem,
+)
 
 __all__ = [
     "SOURCES",
@@ -36,6 +42,7 @@ __all__ = [
 #: Export dialects a wave file may come in (``auto`` detects from the header).
 SOURCES = ("auto", "kobo", "odk", "limesurvey", "qualtrics", "generic")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+_INGEST_KEYS = {"encoding", "unmapped_values", "max_mismatch", "max_file_mb", "max_columns"}
 _TOP_KEYS = {
     "id", "title", "synthetic", "dates", "location", "project", "phase", "evaluator",
     "organizers", "donor", "languages", "instrument", "waves", "expected", "privacy", "ingest",
@@ -73,6 +80,7 @@ class IngestSettings:
     unmapped_values: str = "quarantine"
     max_mismatch: int = 1
     max_file_mb: float = 200.0
+    max_columns: int = 5_000
     duplicate_policy: str = "most_complete_then_latest"
 
 
@@ -112,8 +120,20 @@ class WorkshopConfig:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def load_instrument(self) -> Instrument:
-        """Load the instrument this workshop used."""
-        return load_instrument(find_instrument(self.instrument_ref, self.folder))
+        """Load the instrument this workshop used.
+
+        An instrument that cannot be found is an error of ``workshop.yaml`` (key
+        ``instrument``); an instrument file with problems raises :class:`InstrumentError`.
+        """
+        try:
+            path = find_instrument(self.instrument_ref, self.folder)
+        except InstrumentError as exc:
+            raise WorkshopConfigError(
+                self.folder / "workshop.yaml", "instrument",
+                f"names {self.instrument_ref!r}, but {' '.join(exc.problems)[:1].lower()}"
+                f"{' '.join(exc.problems)[1:]}",
+            ) from None
+        return load_instrument(path)
 
     def text(self, field_name: str, language: str) -> str:
         """A bilingual field (``title`` or ``location``) in ``language``."""
@@ -164,6 +184,14 @@ def _inside(folder: Path, name: Any, key: str, path: Path) -> Path:
     return folder / candidate
 
 
+def _scalar(value: Any, key: str, path: Path) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | dt.date) and not isinstance(value, bool):
+        return str(value)
+    raise WorkshopConfigError(path, key, "must be a single text, not a list or a mapping.")
+
+
 def _int(value: Any, key: str, path: Path, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise WorkshopConfigError(path, key, "must be a whole number.")
@@ -199,6 +227,11 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
     if folder.name == "workshop.yaml":
         folder = folder.parent
     path = folder / "workshop.yaml"
+    if folder.exists() and not folder.is_dir():
+        raise WorkshopConfigError(
+            None, None, f"{folder.name!r} is a file, not a workshop folder; give the folder "
+            "that holds workshop.yaml."
+        )
     if not folder.is_dir():
         raise WorkshopConfigError(
             None, None, f"the workshop folder {folder.name!r} does not exist."
@@ -218,6 +251,9 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         ) from None
     if not isinstance(data, Mapping):
         raise WorkshopConfigError(path, None, "the file must be a YAML mapping of keys.")
+    problem = yaml_structure_problem(data)
+    if problem:
+        raise WorkshopConfigError(path, None, f"the file cannot be used: {problem}.")
     unknown = sorted(set(map(str, data)) - _TOP_KEYS)
     if unknown:
         raise WorkshopConfigError(path, unknown[0], "is not a known key of workshop.yaml.")
@@ -234,6 +270,10 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         raise WorkshopConfigError(
             path, "instrument", "is missing; name an instrument such as pvect-readiness@2.0."
         )
+    if Path(instrument_ref.strip()).suffix in {".yaml", ".yml"} or "/" in instrument_ref \
+            or "\\" in instrument_ref:
+        # a path: like every other file of workshop.yaml, it must stay inside the folder
+        _inside(folder, instrument_ref.strip(), "instrument", path)
 
     raw_waves = data.get("waves")
     if not isinstance(raw_waves, Mapping) or not raw_waves:
@@ -286,6 +326,12 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
     ing = data.get("ingest") or {}
     if not isinstance(ing, Mapping):
         raise WorkshopConfigError(path, "ingest", "must be a mapping.")
+    unknown_ingest = sorted(set(map(str, ing)) - _INGEST_KEYS)
+    if unknown_ingest:
+        raise WorkshopConfigError(
+            path, f"ingest.{unknown_ingest[0]}",
+            f"is not a known key of ingest (known: {', '.join(sorted(_INGEST_KEYS))}).",
+        )
     policy = ing.get("unmapped_values", "quarantine")
     if policy not in ("quarantine", "stop"):
         raise WorkshopConfigError(path, "ingest.unmapped_values", "must be quarantine or stop.")
@@ -302,6 +348,7 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         unmapped_values=policy,
         max_mismatch=_int(ing.get("max_mismatch", 1), "ingest.max_mismatch", path, 0),
         max_file_mb=float(max_file_mb),
+        max_columns=_int(ing.get("max_columns", 5_000), "ingest.max_columns", path, 1),
     )
     if ingest.max_mismatch > 2:
         raise WorkshopConfigError(path, "ingest.max_mismatch", "must be 0, 1 or 2.")
@@ -332,10 +379,10 @@ def load_workshop(folder: str | Path) -> WorkshopConfig:
         start_date=start,
         end_date=end,
         location=_texts(data.get("location"), "location", path),
-        project=str(data.get("project") or ""),
-        phase=str(data.get("phase") or ""),
-        evaluator=str(data.get("evaluator") or ""),
-        donor=str(data.get("donor") or ""),
+        project=_scalar(data.get("project"), "project", path),
+        phase=_scalar(data.get("phase"), "phase", path),
+        evaluator=_scalar(data.get("evaluator"), "evaluator", path),
+        donor=_scalar(data.get("donor"), "donor", path),
         languages=tuple(languages),
         expected=dict(expected),
         privacy=privacy,

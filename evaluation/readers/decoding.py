@@ -573,6 +573,7 @@ _FOREIGN_RE = re.compile("[" + "".join(sorted(_FOREIGN_CYRILLIC)) + "]")
 _CYR_WORD = re.compile(rf"[^\W\d_]*[{_CYR}][^\W\d_]*")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _FLIP = re.compile("[a-zа-яё][A-ZА-ЯЁ]")
+_INVERTED = re.compile("[а-яё][А-ЯЁ]{2,}$")
 
 
 def _implausible_cyrillic(text: str) -> str | None:
@@ -602,6 +603,13 @@ def _implausible_cyrillic(text: str) -> str | None:
         flips = sum(1 for w in long_words if _FLIP.search(w))
         if flips >= 2 and flips > 0.25 * len(long_words):
             return "many words switch from lower to upper case inside (KOI8-R or Mac Cyrillic?)"
+        # KOI8-R read as cp1251 swaps the case of every letter: lower-case text turns into
+        # capitals and capitalised words into "пРИМЕР"; genuine text has almost no such words.
+        inverted = sum(1 for w in long_words if _INVERTED.match(w))
+        capitals = sum(1 for w in long_words if w.isupper())
+        if inverted >= 3 and inverted + capitals >= 0.6 * len(long_words):
+            return "most words are in capitals and several start with a small letter "\
+                "(KOI8-R read as another code page?)"
     return None
 
 
@@ -1049,6 +1057,21 @@ def _frame(columns: list[str], rows: list[list[str | None]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=pd.Index(columns, dtype=object), dtype=object)
 
 
+def _mb(n: int) -> str:
+    """A byte count for messages: ``1 MB``, ``2.5 MB``, ``7.3 KB``."""
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f}".removesuffix(".0") + " KB"
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+def _too_large(path: Path, what: str, limit: int) -> InputFileError:
+    return InputFileError(
+        path,
+        f"{what}, more than the limit of {_mb(limit)} (max_bytes={limit}); raise "
+        "ingest.max_file_mb in workshop.yaml if this is expected.",
+    )
+
+
 def _too_many_columns(file: Path, count: int, limit: int, row: int | None) -> InputFileError:
     return InputFileError(
         file,
@@ -1285,11 +1308,8 @@ def _read_xlsx(
             path, "the workbook is damaged (not a readable ZIP package)."
         ) from None
     if unpacked > max_bytes:
-        raise InputFileError(
-            path,
-            f"the workbook unpacks to {unpacked} bytes, more than the limit of {max_bytes} "
-            "bytes; raise max_bytes (ingest.max_bytes in workshop.yaml) if this is expected.",
-        )
+        raise _too_large(path, f"the workbook unpacks to {_mb(unpacked)} ({unpacked} bytes)",
+                         max_bytes)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on damaged packages
@@ -1521,22 +1541,14 @@ def read_table(
         )
     size = path.stat().st_size
     if size > max_bytes:
-        raise InputFileError(
-            path,
-            f"the file has {size} bytes, more than the limit of {max_bytes} bytes; raise "
-            "max_bytes (ingest.max_bytes in workshop.yaml) if this is expected.",
-        )
+        raise _too_large(path, f"the file has {_mb(size)} ({size} bytes)", max_bytes)
     try:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise InputFileError(path, f"the file cannot be read ({exc.strerror}).") from None
     if len(data) > max_bytes:
-        raise InputFileError(
-            path,
-            f"the file has more than {max_bytes} bytes; raise max_bytes (ingest.max_bytes in "
-            "workshop.yaml) if this is expected.",
-        )
+        raise _too_large(path, f"the file has more than {max_bytes} bytes", max_bytes)
     if not data:
         raise InputFileError(path, "the file is empty.")
     digest = hashlib.sha256(data).hexdigest()

@@ -27,6 +27,7 @@ from evaluation.errors import WorkshopConfigError
 from evaluation.instrument import FORM_WAVES, Instrument
 from evaluation.readers.decoding import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_COLUMNS,
     Dialect,
     ReadWarning,
     normalize_cell,
@@ -263,6 +264,7 @@ def read_wave(
     max_bytes: int = DEFAULT_MAX_BYTES,
     *,
     allow_leading_digit: bool = False,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
 ) -> WaveRead:
     """Read one survey export and return it in the instrument's terms.
 
@@ -287,6 +289,8 @@ def read_wave(
         Size limit of the file.
     allow_leading_digit : bool
         Read ``"4 – скорее согласен"`` as code ``4``.
+    max_columns : int
+        Limit on the number of columns of the file.
 
     Returns
     -------
@@ -332,6 +336,7 @@ def read_wave(
         languages=instrument.languages,
         header_rows="auto",
         max_bytes=max_bytes,
+        max_columns=max_columns,
         sheet=sheet,
     )
     headers = [normalize_cell(h) for h in raw.original_headers]

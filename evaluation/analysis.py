@@ -46,6 +46,7 @@ from scipy import stats as _st
 from evaluation import scoring, stats
 from evaluation.disclosure import (
     DisclosurePolicy,
+    ProtectedTable,
     SdcLog,
     collapse_likert,
     collapse_small_groups,
@@ -57,6 +58,8 @@ from evaluation.instrument import Instrument
 __all__ = [
     "ITEM_COLUMNS",
     "SCALE_COLUMNS",
+    "REACTION_COLLAPSED_COLUMNS",
+    "ITEM_DISTRIBUTION_COLUMNS",
     "WAVE_PAIRS",
     "READINESS_INDEX",
     "SECTOR_GROUPS",
@@ -102,6 +105,13 @@ _DIMENSIONS = ("country", "sector", "gender", "involvement")
 #: Likert items without a scale shown by subgroup (collapsed to 3 categories), if present.
 _DISTRIBUTION_ITEMS = ("re_better_positioned", "re_relevance", "re_satisfaction")
 _UNPAIRED_PAIRS = (("pre", "post"), ("pre", "followup"), ("post", "followup"))
+_COLLAPSED = ("disagree", "neutral", "agree")
+#: Columns of :attr:`WorkshopAnalysis.reaction_collapsed`.
+REACTION_COLLAPSED_COLUMNS = ("item_id", "n", "disagree", "neutral", "agree", "count_missing",
+                              "suppressed")
+#: Columns of :attr:`WorkshopAnalysis.item_distributions`.
+ITEM_DISTRIBUTION_COLUMNS = ("item_id", "wave", "n", "disagree", "neutral", "agree",
+                             "suppressed")
 _APPLIED_YES = ("several", "once")
 
 
@@ -139,10 +149,15 @@ class WorkshopAnalysis:
     matched: dict[str, int] = field(default_factory=dict)
     display: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    protected: dict[str, ProtectedTable] = field(default_factory=dict)
+    reaction_collapsed: pd.DataFrame = field(
+        default_factory=lambda: _empty(REACTION_COLLAPSED_COLUMNS))
+    item_distributions: pd.DataFrame = field(
+        default_factory=lambda: _empty(ITEM_DISTRIBUTION_COLUMNS))
 
     TABLES = ("items", "scales", "unpaired", "matching_bias", "reliability", "knowledge",
               "reaction", "followup", "cooperation", "participation", "disaggregation",
-              "distributions")
+              "distributions", "reaction_collapsed", "item_distributions")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The published numeric tables by name (the SDC log excluded: it is not published)."""
@@ -278,6 +293,46 @@ class _Sdc:
         self.k_min = k_min
         self.log = SdcLog()
         self.display: dict[str, pd.DataFrame] = {}
+        # Frequency tables of the whole report, protected together by protect_counts().
+        self.freq: dict[str, pd.DataFrame] = {}
+        self.freq_opts: dict[str, dict] = {}
+        self.protected: dict[str, ProtectedTable] = {}
+
+    def add_counts(self, name: str, counts: pd.DataFrame, *, k: int | None = None,
+                   class_rule: bool = True, group_rows: bool = True,
+                   structural: Sequence[tuple[Hashable, Hashable]] = ()) -> None:
+        """Register a count table; every registered table is protected in one pass."""
+        self.freq[name] = counts.astype(int)
+        self.freq_opts[name] = {"k": int(k or self.k_min), "class_rule": class_rule,
+                                "group_rows": group_rows, "structural": list(structural)}
+
+    def protect_counts(self) -> None:
+        """Protect all registered count tables together (one call per threshold).
+
+        Tables that share a margin (a wave's respondent count, a subgroup's size, an item's
+        number of answers) are linked by :func:`protect_related_tables`, so the suppression
+        pattern holds across the whole report (R-SDC-05).
+        """
+        for k in sorted({o["k"] for o in self.freq_opts.values()}):
+            names = [n for n, o in self.freq_opts.items() if o["k"] == k]
+            out = protect_related_tables(
+                {n: self.freq[n] for n in names}, self.policy(k), self.log,
+                structural_zeros={n: self.freq_opts[n]["structural"] for n in names},
+                class_rule={n: self.freq_opts[n]["class_rule"] for n in names},
+                group_rows={n: self.freq_opts[n]["group_rows"] for n in names},
+                link_grand=False,
+            )
+            for name, pt in out.items():
+                self.protected[name] = pt
+                self.display[name] = pt.display
+
+    def published(self, name: str, row: Hashable, column: Hashable) -> float:
+        """A protected count as published (NaN when suppressed or not registered)."""
+        pt = self.protected.get(name)
+        if pt is None:
+            return np.nan
+        value = pt.numeric.loc[row, column]
+        return float(value) if pd.notna(value) else np.nan
 
     def policy(self, k: int | None = None) -> DisclosurePolicy:
         k = int(k or self.k_min)
@@ -365,6 +420,57 @@ class _Sdc:
             result[c] = pd.to_numeric(result[c], errors="coerce").astype(float)
         result.index = out.index
         return result
+
+
+def _likert_categories(points: int) -> list[str]:
+    """Collapsed category of each position of a ``points``-point scale (as collapse_likert)."""
+    half = points // 2
+    return ["disagree" if i < half else "neutral" if points % 2 and i == half else "agree"
+            for i in range(points)]
+
+
+def _count_display(frame: pd.DataFrame, marker: str,
+                   count_columns: Sequence[str]) -> pd.DataFrame:
+    """Text version of a published table: hidden counts as the marker, other gaps as "–"."""
+    out = frame.astype(object)
+    for c in frame.columns:
+        if c in count_columns:
+            out[c] = [marker if pd.isna(v) else str(int(v)) for v in frame[c]]
+        elif frame[c].dtype == bool:
+            out[c] = ["yes" if v else "" for v in frame[c]]
+    return out.where(out.notna(), "–")
+
+
+def _apply_count_pattern(sdc: _Sdc, out: pd.DataFrame, table: str, labels: Sequence[str],
+                         links: Sequence[tuple[int, str, Hashable, Sequence[str]]],
+                         n_column: str, row_columns: Sequence[str]) -> None:
+    """Hide what a statistics table shows of counts that the joint count protection hid.
+
+    ``links`` holds ``(position, count table, its row, share columns)``: when a cell of that
+    row is hidden, the shares go; when the row's total (the ``n``) is hidden, ``n_column`` and
+    every column of ``row_columns`` go (a "<5" beside a published mean would tell that the
+    size is not small).
+    """
+    if not len(out):
+        return
+    disp = sdc.display[table]
+    policy = sdc.policy()
+    tot = policy.total_label
+    for pos, name, row, shares in links:
+        pt = sdc.protected.get(name)
+        if pt is None:
+            continue
+        if bool(pt.suppressed.loc[row, tot]):
+            cols = [n_column, *row_columns]
+        elif bool(pt.suppressed.loc[row].drop(tot).any()):
+            cols = list(shares)
+        else:
+            continue
+        for c in cols:
+            if pd.notna(out.loc[pos, c]):
+                out.loc[pos, c] = np.nan
+                disp.loc[pos, c] = policy.count_marker if c == n_column else "–"
+                sdc.log.add(table, labels[pos], c, "complementary", pt.k_min)
 
 
 # --------------------------------------------------------------------------------------------
@@ -680,7 +786,7 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
                  if it.type == "knowledge" and it.asked_in("post")]
     pr = pairs.get(("pre", "post"))
     if not questions or pr is None or "pre" not in waves or "post" not in waves:
-        return _empty(cols)
+        return lambda: _empty(cols)
     ca = scoring.knowledge_correct(waves["pre"], inst, "pre").loc[list(pr["record_a"])]
     cb = scoring.knowledge_correct(waves["post"], inst, "post").loc[list(pr["record_b"])]
     ca, cb = ca.reset_index(drop=True), cb.reset_index(drop=True)
@@ -690,6 +796,13 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
         a, b = ca.loc[ok, q].to_numpy() > 0, cb.loc[ok, q].to_numpy() > 0
         res = stats.mcnemar(a, b)
         n = int(ok.sum())
+        for w, x in (("pre", a), ("post", b)):
+            if n:
+                sdc.add_counts(f"knowledge:{q}:{w}",
+                               pd.DataFrame({"correct": [int(x.sum())],
+                                             "incorrect": [n - int(x.sum())]},
+                                            index=pd.Index([q], name=f"knowledge_{w}")),
+                               class_rule=False, group_rows=False)
         rows.append({"item_id": q, "n": n,
                      "pct_correct_pre": 100 * a.mean() if n else np.nan,
                      "pct_correct_post": 100 * b.mean() if n else np.nan,
@@ -711,12 +824,30 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
     table = pd.DataFrame(rows, columns=cols)
     values = [c for c in cols if c not in ("item_id", "n", "pct_correct_pre",
                                            "pct_correct_post")]
-    return sdc.protect(table, "knowledge", list(table["item_id"]), ["n"], values,
-                       percent_groups=[["pct_correct_pre"], ["pct_correct_post"]])
+    out = sdc.protect(table, "knowledge", list(table["item_id"]), ["n"], values,
+                      percent_groups=[["pct_correct_pre"], ["pct_correct_post"]])
+
+    def finish() -> pd.DataFrame:
+        links = [(pos, f"knowledge:{q}:{w}", q, [f"pct_correct_{w}"])
+                 for pos, q in enumerate(out["item_id"]) for w in ("pre", "post")]
+        _apply_count_pattern(sdc, out, "knowledge", list(out["item_id"]), links, "n",
+                             [c for c in cols if c not in ("item_id", "n")])
+        return out
+
+    return finish
 
 
-def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int,
-                    sdc: _Sdc) -> pd.DataFrame:
+def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _Sdc):
+    """Register the reaction count tables; returns a function building the published tables.
+
+    Each item's answers are one count table with the collapsed categories (disagree / neutral /
+    agree) as rows and the answer codes as columns (every code sits in one row, the other cells
+    are structural zeros): its column totals are the 5-category counts, its row totals the
+    3-category counts, and protecting it as one table keeps the two versions consistent (a
+    published "agree" and a published 5 cannot give away a hidden 4). "Don't know" answers are a
+    separate count. ``n`` is the number of substantive answers, the base of the mean and of
+    ``pct_agree``.
+    """
     cols = ["item_id", "part", "scale_id", "n", "count_1", "count_2", "count_3", "count_4",
             "count_5", "missing_code", "count_missing", "mean", "mean_ci_low", "mean_ci_high",
             "pct_agree"]
@@ -724,8 +855,8 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int,
     items = [it for it in inst.items_for_wave("post")
              if it.section == "reaction" and it.type == "likert"]
     if post is None or not items:
-        return _empty(cols)
-    rows, row_k, tables = [], [], {}
+        return lambda: (_empty(cols), _empty(REACTION_COLLAPSED_COLUMNS))
+    rows, row_k, meta = [], [], {}
     for it in items:
         clist = inst.choice_lists[it.choices]
         raw = post[it.id].astype("string") if it.id in post.columns else pd.Series(
@@ -740,7 +871,7 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int,
         boot = stats.bootstrap_ci(x, n_resamples=n_resamples, seed=seed) if x.size else None
         k = max(sdc.k_min, HIGH_SENSITIVITY_K) if it.sensitivity == "high" else sdc.k_min
         row = {"item_id": it.id, "part": it.part, "scale_id": it.scale,
-               "n": int(x.size + n_missing),
+               "n": int(sum(counts.values())),
                "missing_code": miss[0] if miss else None,
                "count_missing": n_missing if miss else np.nan,
                "mean": x.mean() if x.size else np.nan,
@@ -751,47 +882,155 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int,
             row[f"count_{i}"] = counts[c]
         rows.append(row)
         row_k.append(k)
-        dist = {c: counts[c] for c in codes}
-        if miss:
-            dist[miss[0]] = n_missing
-        tab = pd.DataFrame([dist], index=pd.Index([it.id], name="item"))
-        tab.columns.name = it.id
-        if tab.to_numpy().sum() > 0:
-            tables[it.id] = (tab, k)
+        cat_of = {c: _likert_categories(len(codes))[i] for i, c in enumerate(codes)}
+        cats = [c for c in _COLLAPSED if c in cat_of.values()]
+        tab = pd.DataFrame(0, index=pd.Index(cats, name=f"{it.id}:collapsed"),
+                           columns=pd.Index(codes, name=it.id))
+        structural = []
+        for c in codes:
+            tab.loc[cat_of[c], c] = counts[c]
+            structural += [(r, c) for r in cats if r != cat_of[c]]
+        if sum(counts.values()) > 0:
+            sdc.add_counts(f"reaction:{it.id}", tab, k=k, class_rule=False, group_rows=False,
+                           structural=structural)
+        if miss and n_missing + sum(counts.values()) > 0:
+            sdc.add_counts(f"reaction_missing:{it.id}",
+                           pd.DataFrame({miss[0]: [n_missing]},
+                                        index=pd.Index([it.id], name="reaction_missing")),
+                           k=k, class_rule=False, group_rows=False)
+        meta[it.id] = (codes, miss, cats, k)
     table = pd.DataFrame(rows, columns=cols)
-    # Distributions: each item's counts as a frequency table (primary + complementary rules;
-    # the whole cohort is not a subgroup, so no class rule).
-    count_cols = [f"count_{i}" for i in range(1, 6)] + ["count_missing"]
-    count_disp = {}
-    for item_id, (tab, k) in tables.items():
-        pt = protect_related_tables({f"reaction:{item_id}": tab}, sdc.policy(k), sdc.log,
-                                    class_rule=False)[f"reaction:{item_id}"]
-        pos = table.index[table["item_id"] == item_id][0]
-        for j, c in enumerate(tab.columns):
-            col = count_cols[j] if j < 5 else "count_missing"
-            table.loc[pos, col] = pt.numeric.loc[item_id, c]
-            count_disp[(pos, col)] = pt.display.loc[item_id, c]
-    for c in count_cols:
-        table[c] = pd.to_numeric(table[c], errors="coerce")
-    out = sdc.protect(table, "reaction", list(table["item_id"]), ["n"],
-                      ["mean", "mean_ci_low", "mean_ci_high"],
-                      percent_groups=[["pct_agree"]], row_k=row_k)
-    disp = sdc.display["reaction"]
-    for (pos, col), text in count_disp.items():
-        small = pd.isna(out.loc[pos, "n"])
-        disp.loc[pos, col] = "–" if small else text
-        if small:
-            out.loc[pos, col] = np.nan
-    for c in count_cols:
-        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
-    return out
+
+    def finish() -> tuple[pd.DataFrame, pd.DataFrame]:
+        tot = sdc.policy().total_label
+        count_cols = [f"count_{i}" for i in range(1, 6)]
+        count_disp = {}
+        hidden_n, hidden_pct = [], []
+        collapsed = []
+        for pos, item_id in enumerate(table["item_id"]):
+            codes, miss, cats, k = meta[item_id]
+            name = f"reaction:{item_id}"
+            pt = sdc.protected.get(name)
+            for j, c in enumerate(codes[:5]):
+                col = count_cols[j]
+                table.loc[pos, col] = sdc.published(name, tot, c) if pt is not None else np.nan
+                if pt is not None:
+                    count_disp[(pos, col)] = pt.display.loc[tot, c]
+            if miss:
+                mname = f"reaction_missing:{item_id}"
+                table.loc[pos, "count_missing"] = sdc.published(mname, item_id, miss[0])
+                if mname in sdc.protected:
+                    count_disp[(pos, "count_missing")] = \
+                        sdc.protected[mname].display.loc[item_id, miss[0]]
+            n_pub = sdc.published(name, tot, tot)
+            agree = sdc.published(name, "agree", tot) if "agree" in cats else np.nan
+            if pt is not None and np.isnan(n_pub):
+                hidden_n.append(pos)
+            elif np.isnan(agree):
+                hidden_pct.append(pos)
+            crow = {"item_id": item_id, "n": n_pub,
+                    **{c: (sdc.published(name, c, tot) if c in cats else np.nan)
+                       for c in _COLLAPSED},
+                    "count_missing": table.loc[pos, "count_missing"] if miss else np.nan}
+            crow["suppressed"] = bool(any(pd.isna(crow[c]) for c in ("n", *cats)))
+            collapsed.append(crow)
+        for c in count_cols:
+            table[c] = pd.to_numeric(table[c], errors="coerce")
+        out = sdc.protect(table, "reaction", list(table["item_id"]), ["n"],
+                          ["mean", "mean_ci_low", "mean_ci_high"],
+                          percent_groups=[["pct_agree"]], row_k=row_k)
+        disp = sdc.display["reaction"]
+        for (pos, col), text in count_disp.items():
+            small = pd.isna(out.loc[pos, "n"])
+            disp.loc[pos, col] = "–" if small else text
+            if small:
+                out.loc[pos, col] = np.nan
+        # The count tables decide: a hidden total hides the row, a hidden "agree" the share.
+        for pos in hidden_n:
+            label = str(out.loc[pos, "item_id"])
+            for c in ("n", "mean", "mean_ci_low", "mean_ci_high", "pct_agree"):
+                if pd.notna(out.loc[pos, c]):
+                    out.loc[pos, c] = np.nan
+                    disp.loc[pos, c] = sdc.policy().count_marker if c == "n" else "–"
+                    sdc.log.add("reaction", label, c, "complementary", meta[label][3])
+        for pos in hidden_pct:
+            if pd.notna(out.loc[pos, "pct_agree"]):
+                out.loc[pos, "pct_agree"] = np.nan
+                disp.loc[pos, "pct_agree"] = "–"
+                label = str(out.loc[pos, "item_id"])
+                sdc.log.add("reaction", label, "pct_agree", "complementary", meta[label][3])
+        for c in [*count_cols, "count_missing"]:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+        coll = pd.DataFrame(collapsed, columns=list(REACTION_COLLAPSED_COLUMNS))
+        for c in ("n", *_COLLAPSED, "count_missing"):
+            coll[c] = pd.to_numeric(coll[c], errors="coerce").astype("Int64")
+        coll["suppressed"] = coll["suppressed"].astype(bool)
+        sdc.display["reaction_collapsed"] = _count_display(coll, sdc.policy().count_marker,
+                                                          ["n", *_COLLAPSED, "count_missing"])
+        return out, coll
+
+    return finish
+
+
+def _item_distributions(waves, inst: Instrument, sdc: _Sdc):
+    """Register the 3-category answer counts of the readiness items per wave.
+
+    One count table per item and wave (all respondents of the wave, answers as given, so a
+    reverse-keyed item's "agree" is the low-readiness answer; "don't know" and skipped answers
+    left out). Returns a function building :attr:`WorkshopAnalysis.item_distributions` after
+    the joint protection.
+    """
+    cols = list(ITEM_DISTRIBUTION_COLUMNS)
+    meta = []
+    for w in ("pre", "post", "followup"):
+        frame = waves.get(w)
+        if frame is None:
+            continue
+        for it in inst.items_for_wave(w):
+            scale = inst.scales.get(it.scale) if it.scale else None
+            if it.type != "likert" or scale is None or scale.domain != "readiness":
+                continue
+            codes = list(inst.choice_lists[it.choices].codes)
+            raw = frame[it.id].astype("string") if it.id in frame.columns else pd.Series(
+                pd.NA, index=frame.index, dtype="string")
+            cats = _likert_categories(len(codes))
+            counts = dict.fromkeys(_COLLAPSED, 0)
+            for c, cat in zip(codes, cats, strict=True):
+                counts[cat] += int((raw == c).sum())
+            present = [c for c in _COLLAPSED if c in cats]
+            name = f"item_distribution:{w}:{it.id}"
+            if sum(counts.values()) > 0:
+                tab = pd.DataFrame({c: [counts[c]] for c in present},
+                                   index=pd.Index([it.id], name=f"item_distribution_{w}"))
+                sdc.add_counts(name, tab, class_rule=False, group_rows=False)
+            meta.append((it.id, w, name, present))
+
+    def finish() -> pd.DataFrame:
+        tot = sdc.policy().total_label
+        rows = []
+        for item_id, w, name, present in meta:
+            row = {"item_id": item_id, "wave": w,
+                   "n": sdc.published(name, item_id, tot),
+                   **{c: sdc.published(name, item_id, c) if c in present else np.nan
+                      for c in _COLLAPSED}}
+            row["suppressed"] = bool(any(pd.isna(row[c]) for c in ("n", *present)))
+            rows.append(row)
+        out = pd.DataFrame(rows, columns=cols)
+        for c in ("n", *_COLLAPSED):
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+        out["suppressed"] = out["suppressed"].astype(bool)
+        sdc.display["item_distributions"] = _count_display(
+            out, sdc.policy().count_marker, ["n", *_COLLAPSED])
+        return out
+
+    return finish
 
 
 def _followup_table(waves, inst: Instrument, sdc: _Sdc) -> pd.DataFrame:
     cols = ["measure", "item_id", "n", "pct", "ci_low", "ci_high"]
     fu = waves.get("followup")
     if fu is None:
-        return _empty(cols)
+        return lambda: _empty(cols)
 
     def col(item_id: str) -> pd.Series:
         if item_id in fu.columns and inst.has_item(item_id):
@@ -814,14 +1053,28 @@ def _followup_table(waves, inst: Instrument, sdc: _Sdc) -> pd.DataFrame:
         answered = answered.fillna(False).astype(bool)
         yes = yes.fillna(False).astype(bool) & answered
         n, x = int(answered.sum()), int(yes.sum())
+        if n:
+            sdc.add_counts(f"followup:{measure}",
+                           pd.DataFrame({"yes": [x], "no": [n - x]},
+                                        index=pd.Index([measure], name="followup")),
+                           class_rule=False, group_rows=False)
         ci = stats.wilson_ci(x, n)
         rows.append({"measure": measure, "item_id": item_id, "n": n,
                      "pct": 100 * ci.proportion if n else np.nan,
                      "ci_low": 100 * ci.ci_low if n else np.nan,
                      "ci_high": 100 * ci.ci_high if n else np.nan})
     table = pd.DataFrame(rows, columns=cols)
-    return sdc.protect(table, "followup", list(table["measure"]), ["n"], ["ci_low", "ci_high"],
-                       percent_groups=[["pct"]], linked={"pct": ["ci_low", "ci_high"]})
+    out = sdc.protect(table, "followup", list(table["measure"]), ["n"], ["ci_low", "ci_high"],
+                      percent_groups=[["pct"]], linked={"pct": ["ci_low", "ci_high"]})
+
+    def finish() -> pd.DataFrame:
+        links = [(pos, f"followup:{m}", m, ["pct", "ci_low", "ci_high"])
+                 for pos, m in enumerate(out["measure"])]
+        _apply_count_pattern(sdc, out, "followup", list(out["measure"]), links, "n",
+                             ["pct", "ci_low", "ci_high"])
+        return out
+
+    return finish
 
 
 def _cooperation_table(waves, inst: Instrument, pairs: dict, n_resamples: int, seed: int,
@@ -978,20 +1231,29 @@ def analyze_workshop(
     unpaired = _unpaired_table(sc, inst, scales, pairs, sdc)
     bias = _matching_bias(sc, inst, waves, sdc)
     reliability = _reliability_table(sc, inst, sdc)
-    knowledge = _knowledge_table(waves, inst, pairs, n_resamples, seed, sdc)
-    reaction = _reaction_table(waves, inst, n_resamples, seed, sdc)
-    followup = _followup_table(waves, inst, sdc)
+    knowledge_done = _knowledge_table(waves, inst, pairs, n_resamples, seed, sdc)
+    reaction_done = _reaction_table(waves, inst, n_resamples, seed, sdc)
+    followup_done = _followup_table(waves, inst, sdc)
     cooperation = _cooperation_table(waves, inst, pairs, n_resamples, seed, sdc)
-    participation, disaggregation, distributions = _subgroup_tables(
-        waves, inst, sc, pairs, config, sdc
-    )
+    subgroups_done = _subgroup_tables(waves, inst, sc, pairs, config, sdc)
+    item_dist_done = _item_distributions(waves, inst, sdc)
+    # Every count table of the report, protected together (R-SDC-05), then the published
+    # tables that show those counts follow the joint pattern.
+    sdc.protect_counts()
+    knowledge = knowledge_done()
+    reaction, reaction_collapsed = reaction_done()
+    followup = followup_done()
+    participation, disaggregation, distributions = subgroups_done()
+    item_distributions = item_dist_done()
     return WorkshopAnalysis(
         items=items, scales=scales, unpaired=unpaired, matching_bias=bias,
         reliability=reliability, knowledge=knowledge, reaction=reaction, followup=followup,
         cooperation=cooperation, participation=participation, disaggregation=disaggregation,
-        distributions=distributions, sdc_log=sdc.log.to_frame(), k_min=k, instrument=inst,
+        distributions=distributions, reaction_collapsed=reaction_collapsed,
+        item_distributions=item_distributions, sdc_log=sdc.log.to_frame(), k_min=k,
+        instrument=inst,
         waves=tuple(w for w in ("pre", "post", "followup") if w in waves), matched=matched,
-        display=sdc.display, notes=notes,
+        display=sdc.display, notes=notes, protected=sdc.protected,
     )
 
 
@@ -1058,10 +1320,18 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                                      "mean_change": res.mean_diff, "ci_low": res.ci_low,
                                      "ci_high": res.ci_high})
     dis = pd.DataFrame(dis_rows, columns=dis_cols)
-    disaggregation = sdc.protect(dis, "disaggregation",
-                                 [f"{r.dimension}:{r.group}" for r in dis.itertuples()],
+    dis_labels = [f"{r.dimension}:{r.group}" for r in dis.itertuples()]
+    disaggregation = sdc.protect(dis, "disaggregation", dis_labels,
                                  ["n"], ["mean_a", "mean_b", "mean_change", "ci_low",
                                          "ci_high"]) if len(dis) else _empty(dis_cols)
+    # The subgroup sizes of each dimension add up to the same pairs: one count table each,
+    # sharing the column total ("pairs_pre_post") with each other and with the matched count.
+    for d in dict.fromkeys(dis["dimension"]):
+        sub = dis[dis["dimension"] == d]
+        tab = pd.DataFrame({"n": sub["n"].astype(int).to_numpy()},
+                           index=pd.Index([str(g) for g in sub["group"]], name=d))
+        tab.columns.name = "pairs_pre_post"
+        sdc.add_counts(f"disaggregation:{d}", tab)
     # Likert distributions (3 categories) of post respondents by the same collapsed groups.
     dist_meta = []
     post = waves.get("post")
@@ -1088,11 +1358,40 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                 name = f"distribution:{item_id}:{d}"
                 freq[name] = tab.astype(int)
                 dist_meta.append((name, item_id, d))
-    protected = {}
-    if freq:
-        protected = protect_related_tables(freq, sdc.policy(), sdc.log)
-        for name, pt in protected.items():
-            sdc.display[name] = pt.display
+    for name, tab in freq.items():
+        sdc.add_counts(name, tab)
+    # Respondents per wave and matched pairs: the totals the subgroup tables add up to.
+    for w in ("pre", "post", "followup"):
+        if w in waves:
+            tab = pd.DataFrame({"respondents": [len(waves[w])]},
+                               index=pd.Index(["all"], name=f"wave_{w}"))
+            tab.columns.name = f"respondents_{w}"
+            sdc.add_counts(f"participation:{w}:total", tab)
+    for (a, b), p in pairs.items():
+        if "retro" not in (a, b):
+            tab = pd.DataFrame({"n": [len(p)]}, index=pd.Index(["all"], name=f"matched_{a}_{b}"))
+            tab.columns.name = f"pairs_{a}_{b}"
+            sdc.add_counts(f"participation:matched:{a}-{b}", tab)
+
+    def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        return _subgroup_finish(waves, inst, pairs, expected, hide, dims, freq, dist_meta,
+                                disaggregation, dis_labels, sdc)
+
+    return finish
+
+
+def _subgroup_finish(waves, inst: Instrument, pairs: dict, expected: dict, hide: bool,
+                     dims: list[str], freq: dict, dist_meta: list, disaggregation: pd.DataFrame,
+                     dis_labels: list[str], sdc: _Sdc
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    protected = sdc.protected
+    tot = sdc.policy().total_label
+    if len(disaggregation):
+        links = [(pos, f"disaggregation:{r.dimension}", str(r.group), [])
+                 for pos, r in enumerate(disaggregation.itertuples())]
+        _apply_count_pattern(sdc, disaggregation, "disaggregation", dis_labels, links, "n",
+                             ["mean_a", "mean_b", "mean_change", "ci_low", "ci_high"])
+        disaggregation["n"] = pd.to_numeric(disaggregation["n"], errors="coerce").astype("Int64")
     # -- participation long table
     part_rows = []
     per_country = expected.get("per_country")
@@ -1101,9 +1400,10 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
     for w in ("pre", "post", "followup"):
         if w not in waves:
             continue
-        n = len(waves[w])
+        n = sdc.published(f"participation:{w}:total", "all", "respondents")
         part_rows.append({"dimension": "total", "group": "all", "wave": w, "n": n,
-                          "base": total_plan, "rate": n / total_plan if total_plan else np.nan,
+                          "base": total_plan,
+                          "rate": n / total_plan if total_plan and pd.notna(n) else np.nan,
                           "attrition": np.nan})
         for d in dims:
             name = f"participation:{w}:{d}"
@@ -1119,38 +1419,31 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                                   "base": base,
                                   "rate": value / base if base and pd.notna(value) else np.nan,
                                   "attrition": np.nan})
-    for (a, b), p in pairs.items():
+    for a, b in pairs:
         if "retro" in (a, b):
             continue
-        base = len(waves[a])
-        rate = len(p) / base if base else np.nan
+        base = sdc.published(f"participation:{a}:total", "all", "respondents")
+        n = sdc.published(f"participation:matched:{a}-{b}", "all", "n")
+        rate = n / base if pd.notna(base) and base and pd.notna(n) else np.nan
         part_rows.append({"dimension": "matched", "group": _pair_key(a, b), "wave": b,
-                          "n": len(p), "base": base, "rate": rate,
-                          "attrition": 1 - rate if base else np.nan})
+                          "n": n, "base": base, "rate": rate,
+                          "attrition": 1 - rate if pd.notna(rate) else np.nan})
     part = pd.DataFrame(part_rows, columns=["dimension", "group", "wave", "n", "base", "rate",
                                             "attrition"])
     if len(part):
         part["base"] = pd.to_numeric(part["base"], errors="coerce")
-        # Totals and matched counts: a number under k_min is not published (group size rule).
-        small = part["dimension"].isin(["total", "matched"]) & (
-            pd.to_numeric(part["n"], errors="coerce") < k)
-        for i in part.index[small]:
-            for c in ("n", "rate", "attrition"):
-                sdc.log.add("participation", f"{part.at[i, 'dimension']}:"
-                            f"{part.at[i, 'group']}:{part.at[i, 'wave']}", c, "group_size", k)
-            part.loc[i, ["n", "rate", "attrition"]] = np.nan
         part["n"] = pd.to_numeric(part["n"], errors="coerce").astype("Int64")
         part["base"] = part["base"].astype("Int64")
-    sdc.display["participation"] = part.astype(object).where(part.notna(), "–")
+    sdc.display["participation"] = _count_display(part, sdc.policy().count_marker, ["n"])
     # -- distributions long-to-wide numeric table
     dist_rows = []
     for name, item_id, d in dist_meta:
         num = protected[name].numeric
         for grp in freq[name].index:
-            if hide and pd.isna(num.loc[grp, "Total"]):
+            if hide and pd.isna(num.loc[grp, tot]):
                 continue
             dist_rows.append({"item_id": item_id, "dimension": d, "group": grp,
-                              "n": num.loc[grp, "Total"],
+                              "n": num.loc[grp, tot],
                               **{c: num.loc[grp, c] for c in ("disagree", "neutral", "agree")}})
     dist = pd.DataFrame(dist_rows, columns=["item_id", "dimension", "group", "n", "disagree",
                                             "neutral", "agree"])

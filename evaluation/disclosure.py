@@ -587,6 +587,7 @@ class _TableSpec:
     qid: np.ndarray  # (R+1, C+1) quantity ids; last row/column are margins
     row_eqs: list[int]
     class_rule: bool
+    group_rows: bool = True
 
 
 def _validate_counts(name: str, counts: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
@@ -621,6 +622,8 @@ class _Engine:
         policy: DisclosurePolicy,
         structural_zeros: Mapping[str, Iterable[tuple[Hashable, Hashable]]],
         class_rule: Mapping[str, bool],
+        group_rows: Mapping[str, bool] | None = None,
+        link_grand: Mapping[str, bool] | None = None,
     ):
         self.policy = policy
         self.q: list[_Quantity] = []
@@ -679,16 +682,27 @@ class _Engine:
                 # questions are not one quantity.
                 key = ("col", cname, c) if cname is not None else None
                 qid[n_rows, j] = new(values[:, j].sum(), True, struct, (name, tot, c), key)
-            qid[n_rows, n_cols] = new(
-                values.sum(), True, len(zeros) == values.size, (name, tot, tot), ("grand",)
-            )
+            # In a one-row table the grand total is the row total, in a one-column table with
+            # a named columns axis the column total: one quantity, linked by that key (not by
+            # the value-based grand-total link, which would chain unrelated tables).
+            if n_rows == 1 or (n_cols == 1 and cname is not None):
+                same = qid[0, n_cols] if n_rows == 1 else qid[n_rows, 0]
+                qid[n_rows, n_cols] = same
+                self.q[int(same)].places.append((name, tot, tot))
+            else:
+                link = (link_grand or {}).get(name, True)
+                qid[n_rows, n_cols] = new(
+                    values.sum(), True, len(zeros) == values.size, (name, tot, tot),
+                    ("grand",) if link else None,
+                )
             row_eqs = []
             for i in range(n_rows + 1):
                 row_eqs.append(self._add_eq(list(qid[i, :n_cols]), int(qid[i, n_cols])))
             for j in range(n_cols + 1):
                 self._add_eq(list(qid[:n_rows, j]), int(qid[n_rows, j]))
             self.tables[name] = _TableSpec(
-                name, counts, qid, row_eqs[:-1], class_rule.get(name, True) and n_cols >= 2
+                name, counts, qid, row_eqs[:-1], class_rule.get(name, True) and n_cols >= 2,
+                (group_rows or {}).get(name, True),
             )
 
     def _add_eq(self, parts: list[int], total: int) -> int:
@@ -716,12 +730,16 @@ class _Engine:
     def apply_group_size(self) -> None:
         small: set[tuple] = set()
         for spec in self.tables.values():
+            if not spec.group_rows:
+                continue
             n_cols = spec.counts.shape[1]
             for i, r in enumerate(spec.counts.index):
                 total = self.q[spec.qid[i, n_cols]]
                 if self.disclosive(total.value, total.structural):
                     small.add((spec.counts.index.name, r))
         for spec in self.tables.values():
+            if not spec.group_rows:
+                continue
             for i, r in enumerate(spec.counts.index):
                 if (spec.counts.index.name, r) in small:
                     for qi in spec.qid[i, :]:
@@ -892,6 +910,8 @@ def protect_related_tables(
     *,
     structural_zeros: Mapping[str, Iterable[tuple[Hashable, Hashable]]] | None = None,
     class_rule: bool | Mapping[str, bool] = True,
+    group_rows: bool | Mapping[str, bool] = True,
+    link_grand: bool | Mapping[str, bool] = True,
 ) -> dict[str, ProtectedTable]:
     """Protect the count tables of one report together, so their suppressions agree (R-SDC-05).
 
@@ -906,7 +926,8 @@ def protect_related_tables(
 
     1. **group size** (R-SDC-04): a subgroup with fewer than ``k_min`` members (or none, when
        zeros are disclosive) has its whole row, size included, suppressed, in every table with the
-       same row axis;
+       same row axis (tables whose rows are not subgroups, ``group_rows`` false, are left to the
+       primary rule);
     2. **primary** (R-SDC-01): every count, margin included, with ``0 < n < k_min``, and zeros
        unless structural or ``zeros_are_disclosive`` is false;
     3. **class** (R-SDC-06): a row whose size ``N`` is published and where ``N - max < k_min``
@@ -930,6 +951,14 @@ def protect_related_tables(
     class_rule : bool or mapping of str to bool
         Apply the class rule (to every table, or per table name). Tables with one column never
         get it.
+    group_rows : bool or mapping of str to bool
+        Whether the rows of a table (every table, or per table name) are subgroups, to which the
+        group-size rule applies. Turn it off for tables whose rows are answer categories or
+        whole-cohort items (e.g. a Likert distribution with its collapsed categories as rows).
+    link_grand : bool or mapping of str to bool
+        Whether a table's grand total is linked to equal grand totals of the other tables. Turn
+        it off when the tables' shared margins are all named (row and column axis names): the
+        value-based link then only chains unrelated tables.
 
     Returns
     -------
@@ -971,7 +1000,17 @@ def protect_related_tables(
         if isinstance(class_rule, bool)
         else {name: bool(class_rule.get(name, True)) for name in names}
     )
-    engine = _Engine(tables, policy, structural_zeros or {}, rules)
+    groups = (
+        {name: bool(group_rows) for name in names}
+        if isinstance(group_rows, bool)
+        else {name: bool(group_rows.get(name, True)) for name in names}
+    )
+    links = (
+        {name: bool(link_grand) for name in names}
+        if isinstance(link_grand, bool)
+        else {name: bool(link_grand.get(name, True)) for name in names}
+    )
+    engine = _Engine(tables, policy, structural_zeros or {}, rules, groups, links)
     engine.run()
     if log is not None:
         engine.log_to(log)
@@ -1275,29 +1314,144 @@ def protect_statistics_table(
 # --------------------------------------------------------------------------------------------
 
 
-def _solve_bounds(
-    a_eq: np.ndarray, b_eq: np.ndarray, n_vars: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Min and max of every variable over ``{x >= 0, a_eq x = b_eq}``; None when infeasible."""
-    lows = np.zeros(n_vars)
-    highs = np.full(n_vars, np.inf)
-    if a_eq.shape[0] == 0:
-        return lows, highs
-    for j in range(n_vars):
-        c = np.zeros(n_vars)
-        c[j] = 1.0
-        res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        if res.status == 2:
-            return None
-        lows[j] = res.fun if res.status == 0 else 0.0
-        res = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        if res.status == 0:
-            highs[j] = -res.fun
-    # The constraint matrices of linked count tables are (near) totally unimodular, so the
-    # bounds are integers up to rounding noise.
-    lows = np.ceil(lows - 1e-6)
-    highs = np.where(np.isfinite(highs), np.floor(highs + 1e-6), np.inf)
-    return lows, highs
+class _Component:
+    """Bounds of the variables of one connected block ``{x >= 0, a x = b}``, computed lazily.
+
+    Every LP solution is a feasible point, so the range of values seen so far is a proven
+    sub-interval of ``[low, high]``; exact bounds are solved (and kept) only when asked for.
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray):
+        self.a, self.b = a, b
+        m = a.shape[1]
+        self.seen_low = np.full(m, np.inf)
+        self.seen_high = np.full(m, -np.inf)
+        self.low_: dict[int, float] = {}
+        self.high_: dict[int, float] = {}
+        self.feasible = True
+        if a.shape[0] == 0:  # unconstrained: anything from 0 up
+            for j in range(m):
+                self.low_[j], self.high_[j] = 0.0, np.inf
+            return
+        # A few spread-out vertices give most cells a wide seen range at once.
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            if self._solve(rng.standard_normal(m))[0] == 2:
+                self.feasible = False
+                return
+
+    def _solve(self, c: np.ndarray) -> tuple[int, float]:
+        res = linprog(c, A_eq=self.a, b_eq=self.b, bounds=(0, None), method="highs")
+        if res.status == 0 and res.x is not None:
+            self.seen_low = np.minimum(self.seen_low, res.x)
+            self.seen_high = np.maximum(self.seen_high, res.x)
+        return res.status, (res.fun if res.status == 0 else math.nan)
+
+    def low(self, j: int) -> float:
+        if j not in self.low_:
+            c = np.zeros(self.a.shape[1])
+            c[j] = 1.0
+            status, fun = self._solve(c)
+            self.low_[j] = float(np.ceil((fun if status == 0 else 0.0) - 1e-6))
+        return self.low_[j]
+
+    def high(self, j: int) -> float:
+        if j not in self.high_:
+            c = np.zeros(self.a.shape[1])
+            c[j] = -1.0
+            status, fun = self._solve(c)
+            self.high_[j] = float(np.floor(-fun + 1e-6)) if status == 0 else np.inf
+        return self.high_[j]
+
+    def low_at_most(self, j: int) -> float:
+        return self.low_[j] if j in self.low_ else float(np.ceil(self.seen_low[j] - 1e-6))
+
+    def high_at_least(self, j: int) -> float:
+        return self.high_[j] if j in self.high_ else float(np.floor(self.seen_high[j] + 1e-6))
+
+
+#: Components already solved, by their equations: the suppression engine audits a pattern that
+#: changes a few cells at a time, so most blocks recur unchanged from one audit to the next.
+_COMPONENTS: dict[bytes, _Component] = {}
+_COMPONENTS_MAX = 20000
+
+
+class _Bounds:
+    """Smallest and largest value of each variable over ``{x >= 0, a_eq x = b_eq}``, lazily.
+
+    The system splits into connected components (variables linked by an equation); each
+    component is solved on its own, and a component seen before (same equations) reuses its
+    results. Exact bounds are computed only where a caller asks for them, and are the same
+    numbers a direct min / max LP over the whole system gives (rounded to integers: the
+    constraint matrices of linked count tables are (near) totally unimodular, so the bounds are
+    integers up to rounding noise); a cell whose seen range is already wide enough needs no LP
+    of its own.
+    """
+
+    def __init__(self, a_eq: np.ndarray, b_eq: np.ndarray, n_vars: int):
+        parent = list(range(n_vars))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for row in a_eq:
+            nz = np.flatnonzero(row)
+            for other in nz[1:]:
+                ra, rb = find(int(nz[0])), find(int(other))
+                if ra != rb:
+                    parent[rb] = ra
+        groups: dict[int, list[int]] = {}
+        for j in range(n_vars):
+            groups.setdefault(find(j), []).append(j)
+        self.where: dict[int, tuple[_Component, int]] = {}
+        self.feasible = True
+        for cols in groups.values():
+            cols_arr = np.array(cols)
+            if len(a_eq):
+                rows = np.flatnonzero(np.any(a_eq[:, cols_arr] != 0, axis=1))
+            else:
+                rows = np.array([], dtype=np.int64)
+            a = np.ascontiguousarray(a_eq[np.ix_(rows, cols_arr)], dtype=float)
+            b = np.ascontiguousarray(b_eq[rows], dtype=float)
+            key = np.array(a.shape, dtype=np.int64).tobytes() + a.tobytes() + b.tobytes()
+            comp = _COMPONENTS.get(key)
+            if comp is None:
+                comp = _Component(a, b)
+                if len(_COMPONENTS) >= _COMPONENTS_MAX:
+                    _COMPONENTS.clear()
+                _COMPONENTS[key] = comp
+            if not comp.feasible:
+                self.feasible = False
+            for local, j in enumerate(cols):
+                self.where[j] = (comp, local)
+
+    def low(self, j: int) -> float:
+        """Exact (integer-rounded) lower bound of variable ``j``."""
+        comp, local = self.where[j]
+        return comp.low(local)
+
+    def high(self, j: int) -> float:
+        """Exact (integer-rounded) upper bound of variable ``j`` (inf when unbounded)."""
+        comp, local = self.where[j]
+        return comp.high(local)
+
+    def proven_low_at_most(self, j: int) -> float:
+        """A value the lower bound is known not to exceed (integer), without a new LP."""
+        comp, local = self.where[j]
+        return comp.low_at_most(local)
+
+    def narrower_than(self, j: int, width: int) -> bool:
+        """Whether ``high - low < width`` (exact LPs only when the seen range cannot tell)."""
+        comp, local = self.where[j]
+        if comp.high_at_least(local) - comp.low_at_most(local) >= width:
+            return False
+        low = comp.low(local)
+        if comp.high_at_least(local) - low >= width:
+            return False
+        return comp.high(local) - low < width
 
 
 def audit_recoverability(
@@ -1398,17 +1552,16 @@ def audit_recoverability(
         elif check_consistency and abs(b) > 1e-6:
             problems.append(RecoveryProblem(*labels[total], "inconsistent"))
     a_eq = np.array(rows).reshape(len(rows), len(unknown))
-    solved = _solve_bounds(a_eq, np.array(rhs), len(unknown))
-    if solved is None:
+    bounds = _Bounds(a_eq, np.array(rhs, dtype=float), len(unknown))
+    if not bounds.feasible:
         if check_consistency:
             problems.append(RecoveryProblem(tables[0].name, "", "", "inconsistent"))
         return problems
-    lows, highs = solved
-    low_of = {q: lows[col_of[q]] for q in unknown}
-    high_of = {q: highs[col_of[q]] for q in unknown}
     for q in unknown:
-        if high_of[q] - low_of[q] < min_interval_width:
-            problems.append(RecoveryProblem(*labels[q], "recovered", low_of[q], high_of[q]))
+        j = col_of[q]
+        if bounds.narrower_than(j, min_interval_width):
+            problems.append(RecoveryProblem(*labels[q], "recovered", bounds.low(j),
+                                            bounds.high(j)))
 
     flagged = {(p.table, p.row, p.column) for p in problems}
     for table, ids in grids:
@@ -1421,9 +1574,18 @@ def audit_recoverability(
                 continue
             for j in range(n_cols - 1):
                 q = int(ids[i, j])
-                low = values[q] if not math.isnan(values[q]) else low_of[q]
-                if total - low < table.k_min and labels[q] not in flagged:
-                    high = values[q] if not math.isnan(values[q]) else high_of[q]
+                if labels[q] in flagged:
+                    continue
+                if math.isnan(values[q]):
+                    # Only an exact lower bound can show a class disclosure; skip the LP when
+                    # a feasible point already puts the cell low enough.
+                    if total - bounds.proven_low_at_most(col_of[q]) >= table.k_min:
+                        continue
+                    low = bounds.low(col_of[q])
+                else:
+                    low = values[q]
+                if total - low < table.k_min:
+                    high = values[q] if not math.isnan(values[q]) else bounds.high(col_of[q])
                     problems.append(RecoveryProblem(*labels[q], "class", low, high))
                     flagged.add(labels[q])
     return problems

@@ -69,13 +69,15 @@ def add_ingest(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from evaluation.render import ReportKernel
     from evaluation.report import run_report
 
     languages = args.lang or ["en"]
-    for language in languages:
-        paths = run_report(Path(args.workshop_dir), args.out, language=language,
-                           k_min=args.k_min, seed=args.seed)
-        print(f"[{language}] " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
+    with ReportKernel() as kernel:  # one kernel for all the languages asked for
+        for language in languages:
+            paths = run_report(Path(args.workshop_dir), args.out, language=language,
+                               k_min=args.k_min, seed=args.seed, kernel=kernel)
+            print(f"[{language}] " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
     return 0
 
 
@@ -98,8 +100,34 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_report)
 
 
+_WORKER_KERNEL = None  # the ReportKernel of this (worker) process, made on first use
+
+
+def _worker_kernel():
+    """The one kernel of this process, shut down when the process ends.
+
+    A ``ProcessPoolExecutor`` worker leaves through ``os._exit``, which skips ``atexit``; the
+    ``multiprocessing`` finalizer runs there (and ``atexit`` covers a plain process).
+    """
+    global _WORKER_KERNEL
+    if _WORKER_KERNEL is None:
+        import atexit
+        from multiprocessing import util
+
+        from evaluation.render import ReportKernel
+
+        _WORKER_KERNEL = ReportKernel()
+        util.Finalize(None, _WORKER_KERNEL.shutdown, exitpriority=10)
+        atexit.register(_WORKER_KERNEL.shutdown)
+    return _WORKER_KERNEL
+
+
 def _render_one(folder: str, languages: list[str], reports: str) -> tuple[str, str | None]:
-    """Render one workshop in a worker process; return (folder, error sentence or None)."""
+    """Render one workshop in a worker process; return (folder, error sentence or None).
+
+    Every workshop a worker renders runs in the worker's one kernel (:func:`_worker_kernel`),
+    which is reset between notebooks: the scientific stack is imported once per worker.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,8 +137,9 @@ def _render_one(folder: str, languages: list[str], reports: str) -> tuple[str, s
 
     try:
         config = load_workshop(folder)
+        kernel = _worker_kernel()
         for language in languages:
-            run_report(folder, Path(reports) / config.id, language=language)
+            run_report(folder, Path(reports) / config.id, language=language, kernel=kernel)
     except EvaluationError as exc:
         return folder, str(exc)
     except Exception as exc:

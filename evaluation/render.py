@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
+    "ReportKernel",
     "TEMPLATE_DIR",
     "execute_notebook",
     "html_to_pdf",
@@ -234,6 +235,220 @@ def _read_notebook(nb: NotebookNode | str | os.PathLike[str]) -> NotebookNode:
 
 
 # --------------------------------------------------------------------------------------------
+# one kernel for several notebooks (batch workers)
+
+_ENGINE_NAME = "evaluation-reused-kernel"
+
+
+class ReportKernel:
+    """One Jupyter kernel that executes several report notebooks, one after the other.
+
+    A fresh kernel costs its start (about 0.7 s) and the import of the scientific stack inside it
+    (about 1.4 s) for every notebook. A batch worker makes one ``ReportKernel`` and passes it to
+    :func:`execute_notebook` (or :func:`render_notebook_report`) for each workshop; the kernel
+    starts on first use.
+
+    **No state crosses from one notebook to the next.** Before every notebook but the first, the
+    kernel runs, silently: close every pyplot figure, change to the notebook's working folder,
+    ``get_ipython().reset(new_session=True)`` (what ``%reset -f`` does: every user variable, the
+    output cache and ``_``/``Out`` are dropped; and the execution counter starts at 1 again), then
+    ``gc.collect()``. Imported *modules* stay loaded -- that is the saving -- so library code
+    must not keep per-workshop state at module level (caches keyed by their inputs are fine).
+    If a notebook times out or the kernel dies, the kernel is shut down and the next notebook
+    gets a new one; so it is when the kernel's resident memory has grown past ``memory_limit_mb``
+    (checked before each notebook, on Linux), which bounds what a long batch can accumulate.
+
+    Parameters
+    ----------
+    kernel_name : str, default "python3"
+        The Jupyter kernel (the template's kernelspec is not consulted).
+    startup_timeout : int, default 60
+        Seconds the kernel may take to start.
+    memory_limit_mb : int or None, default 450
+        Start a new kernel before the next notebook once the kernel uses more than this much
+        resident memory (a fresh kernel that has run one report uses about 300 MB); ``None``
+        never recycles it.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> from evaluation.render import ReportKernel, execute_notebook
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook()
+    >>> cell = nbformat.v4.new_code_cell("n = 1")
+    >>> cell.metadata["tags"] = ["parameters"]
+    >>> nb.cells = [cell, nbformat.v4.new_code_cell("print(n * 2, 'seen' in dir())\\nseen = 1")]
+    >>> nbformat.write(nb, tmp / "t.ipynb")
+    >>> with ReportKernel() as kernel:
+    ...     first = execute_notebook(tmp / "t.ipynb", None, {"n": 21}, kernel=kernel)
+    ...     second = execute_notebook(tmp / "t.ipynb", None, {"n": 2}, kernel=kernel)
+    ...     kernel.notebooks_run
+    2
+    >>> first.cells[-1].outputs[0].text, second.cells[-1].outputs[0].text
+    ('42 False\\n', '4 False\\n')
+    >>> second.cells[0].execution_count
+    1
+    """
+
+    def __init__(self, kernel_name: str = "python3", startup_timeout: int = 60,
+                 memory_limit_mb: int | None = 450) -> None:
+        self.kernel_name = kernel_name
+        self.startup_timeout = startup_timeout
+        self.memory_limit_mb = memory_limit_mb
+        self.km: Any = None
+        self.kc: Any = None
+        self.notebooks_run = 0  # notebooks executed in the current kernel process
+        self._cwd: str | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """Whether a kernel process is running."""
+        return self.km is not None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running kernel (``None`` when none runs)."""
+        provisioner = getattr(self.km, "provisioner", None)
+        return getattr(provisioner, "pid", None)
+
+    def memory_mb(self) -> float | None:
+        """Resident memory of the kernel process in MB (Linux ``/proc``), else ``None``."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii")
+        except (OSError, TypeError):
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    def start(self, cwd: str | os.PathLike[str] | None = None) -> None:
+        """Start the kernel (in ``cwd``) unless it runs already."""
+        if self.km is not None:
+            return
+        import nbformat
+        from jupyter_client.manager import AsyncKernelManager
+        from nbclient import NotebookClient
+
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        starter = NotebookClient(nbformat.v4.new_notebook(), km=km,
+                                 kernel_name=self.kernel_name,
+                                 startup_timeout=self.startup_timeout)
+        self._cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+        starter.start_new_kernel(cwd=self._cwd)
+        try:
+            self.kc = starter.start_new_kernel_client()
+        except Exception:
+            self.km = None
+            raise
+        self.km = km
+        self.notebooks_run = 0
+
+    def shutdown(self) -> None:
+        """Stop the kernel process (idempotent); a later notebook starts a new one."""
+        km, kc = self.km, self.kc
+        self.km = self.kc = None
+        self.notebooks_run = 0
+        if km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        try:
+            if kc is not None:
+                kc.stop_channels()
+            run_sync(km.shutdown_kernel)(now=False)
+        except Exception:  # already dead: make sure nothing is left
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:
+                pass
+        finally:
+            try:
+                run_sync(km.cleanup_resources)()
+            except Exception:
+                pass
+
+    def __enter__(self) -> ReportKernel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- between notebooks --------------------------------------------------------------------
+    def reset(self, cwd: str | os.PathLike[str] | None = None) -> None:
+        """Empty the namespace (see the class notes) and move to ``cwd``."""
+        if self.km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        target = os.fspath(cwd) if cwd is not None else self._cwd
+        code = (
+            "import gc as _gc, os as _os, sys as _sys\n"
+            "if 'matplotlib.pyplot' in _sys.modules:\n"
+            "    _sys.modules['matplotlib.pyplot'].close('all')\n"
+            f"_os.chdir({target!r})\n"
+            "get_ipython().reset(new_session=True)\n"
+            "__import__('gc').collect()\n"
+        )
+        reply = run_sync(self.kc.execute_interactive)(
+            code, silent=True, store_history=False, timeout=self.startup_timeout,
+            output_hook=lambda msg: None,
+        )
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError("the kernel could not be reset between two notebooks")
+
+    def _prepare(self, cwd: str | os.PathLike[str] | None) -> None:
+        if self.km is not None:
+            from jupyter_core.utils import run_sync
+
+            if not run_sync(self.km.is_alive)():
+                self.shutdown()
+            elif self.memory_limit_mb is not None and self.notebooks_run:
+                used = self.memory_mb()
+                if used is not None and used > self.memory_limit_mb:
+                    self.shutdown()  # recycle: the next notebook gets a fresh kernel
+        if self.km is None:
+            self.start(cwd)
+        if self.notebooks_run or (cwd is not None and os.fspath(cwd) != self._cwd):
+            self.reset(cwd)
+
+
+def _register_engine() -> str:
+    """Register (once) the papermill engine that runs a notebook in a :class:`ReportKernel`.
+
+    It is papermill's own nbclient engine with a kernel manager and client passed in, so the
+    executed notebook carries papermill's injected-parameters cell and metadata as usual.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    if _ENGINE_NAME in papermill_engines._engines:
+        return _ENGINE_NAME
+
+    class ReusedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, report_kernel=None, **kwargs):
+            for unused in ("input_path", "timeout", "startup_timeout"):
+                kwargs.pop(unused, None)
+            client = PapermillNotebookClient(
+                nb_man, km=report_kernel.km, timeout=execution_timeout,
+                startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                **kwargs,
+            )
+            client.kc = report_kernel.kc  # the same client: no new channels per notebook
+            return client.execute()
+
+    papermill_engines.register(_ENGINE_NAME, ReusedKernelEngine)
+    return _ENGINE_NAME
+
+
+# --------------------------------------------------------------------------------------------
 # public API
 
 
@@ -244,6 +459,7 @@ def execute_notebook(
     kernel_name: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: int | None = 300,
+    kernel: ReportKernel | None = None,
 ) -> NotebookNode:
     """Run a papermill template notebook in this process and return the executed notebook.
 
@@ -263,6 +479,9 @@ def execute_notebook(
         Working directory of the kernel; ``None`` keeps the current one.
     timeout : int or None, default 300
         Seconds one cell may run.
+    kernel : ReportKernel, optional
+        Run in this (reused) kernel instead of a new one; its namespace is reset first.
+        ``kernel_name`` is then ignored.
 
     Returns
     -------
@@ -312,7 +531,13 @@ def execute_notebook(
     language = None
     if not (kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name")):
         language = "python"  # papermill needs it to write the parameters cell
+    engine: dict[str, Any] = {}
     try:
+        if kernel is not None:
+            kernel._prepare(cwd)
+            kernel_name = kernel.kernel_name
+            engine = {"engine_name": _register_engine(), "report_kernel": kernel}
+            cwd = None  # the kernel already runs there
         executed = papermill.execute_notebook(
             nb,
             None,
@@ -324,8 +549,13 @@ def execute_notebook(
             request_save_on_cell_execute=False,
             progress_bar=False,
             log_output=False,
+            **engine,
         )
+        if kernel is not None:
+            kernel.notebooks_run += 1
     except PapermillExecutionError as exc:
+        if kernel is not None:
+            kernel.notebooks_run += 1  # the kernel is fine; the next notebook resets it
         cell = exc.exec_count if exc.exec_count is not None else exc.cell_index + 1
         message = _one_line(exc.evalue)
         detail = f"{exc.ename}: {message}" if message else exc.ename
@@ -333,10 +563,14 @@ def execute_notebook(
         error.cell_index, error.ename = exc.cell_index, exc.ename
         raise error from None
     except TimeoutError:
+        if kernel is not None:
+            kernel.shutdown()  # the cell may still be running
         raise ReportError(
             label, f"a cell of {template.name} ran for more than {timeout} seconds."
         ) from None
     except Exception as exc:
+        if kernel is not None:
+            kernel.shutdown()
         name = type(exc).__name__
         if name == "NoSuchKernel":
             reason = f"no Jupyter kernel named {kernel_name!r} is installed"
@@ -589,6 +823,7 @@ def render_notebook_report(
     kernel_name: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: int | None = 300,
+    kernel: ReportKernel | None = None,
 ) -> dict[str, Path]:
     """Execute a report template and write the notebook, HTML and PDF next to each other.
 
@@ -608,8 +843,8 @@ def render_notebook_report(
         Report title; by default the notebook's ``metadata.title`` or its first ``# heading``.
     synthetic : bool, default False
         Mark every page as synthetic demonstration data.
-    kernel_name, cwd, timeout
-        Passed to :func:`execute_notebook`.
+    kernel_name, cwd, timeout, kernel
+        Passed to :func:`execute_notebook` (``kernel``: a reused :class:`ReportKernel`).
 
     Returns
     -------
@@ -635,7 +870,8 @@ def render_notebook_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("ipynb", "html", "pdf")}
     executed = execute_notebook(
-        template, paths["ipynb"], parameters, kernel_name=kernel_name, cwd=cwd, timeout=timeout
+        template, paths["ipynb"], parameters, kernel_name=kernel_name, cwd=cwd, timeout=timeout,
+        kernel=kernel,
     )
     if title is None:
         title = _default_title(executed, Path(template).stem)

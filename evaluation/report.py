@@ -852,11 +852,14 @@ def run_report(
     language: str = "en",
     k_min: int | None = None,
     seed: int = 20180521,
+    kernel: Any = None,
 ) -> dict[str, Path]:
     """Execute the report notebook and render HTML and PDF (``evaluate report``).
 
     Returns the paths written: ``ipynb``, ``html``, ``pdf`` (``report.<lang>.*`` for a language
-    other than English), plus the ``results`` folder and ``annex.xlsx``.
+    other than English), plus the ``results`` folder and ``annex.xlsx``. ``kernel`` (an
+    :class:`evaluation.render.ReportKernel`) runs the notebook in a reused kernel, reset first;
+    by default a fresh kernel is started and stopped.
     """
     from evaluation.render import render_notebook_report
     from evaluation.workshop import load_workshop
@@ -870,7 +873,7 @@ def run_report(
     paths = render_notebook_report(
         TEMPLATE, out, params, stem=stem, language=language,
         title=f"{t('report_title', language)}: {config.text('title', language)}",
-        synthetic=config.synthetic, cwd=str(Path.cwd()),
+        synthetic=config.synthetic, cwd=str(Path.cwd()), kernel=kernel,
     )
     paths = dict(paths)
     paths["results"] = out / "results"

@@ -292,3 +292,47 @@ def test_failing_cell_gives_one_sentence(tmp_path):
 def test_missing_template_gives_report_error(tmp_path):
     with pytest.raises(ReportError, match="does not exist"):
         execute_notebook(tmp_path / "nope.ipynb", None, {})
+
+
+# ------------------------------------------------------------------------------ wide tables
+
+
+def _wide_table_notebook(rows: int = 12) -> nbformat.NotebookNode:
+    """An annex-like table: 12 columns, long item texts, two-word wave names."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "Item": [f"I am familiar with good practices on topic {i} of the joint plan of action."
+                 for i in range(rows)],
+        "From": ["Then (retrospective)"] * rows, "To": ["Then (retrospective)"] * rows,
+        "Pairs": [24] * rows, "Mean before": ["3.04"] * rows, "Mean after": ["3.48"] * rows,
+        "Change": ["0.44"] * rows, "CI low": ["-0.04"] * rows, "CI high": ["0.88"] * rows,
+        "p (Holm)": ["0.20"] * rows, "Rank-biserial r": ["0.58"] * rows,
+        "Improved": ["46% (11 of 24)"] * rows,
+    })
+    cell = nbformat.v4.new_code_cell("table")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": frame.to_html(index=False, border=0, classes="report-table")})]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Annex"), cell]
+    return nb
+
+
+def test_wide_tables_fit_the_page_width(tmp_path):
+    # Before the wide-table rule the narrowest layout of such a table was wider than the A4
+    # text width and its last columns were printed beyond the paper's edge.
+    pdf = html_to_pdf(notebook_to_html(_wide_table_notebook(), "Wide"), tmp_path / "w.pdf")
+    reader = PdfReader(pdf)
+    right_edge = float(reader.pages[0].mediabox[2]) - 16 / 25.4 * 72  # the right margin, 16 mm
+    starts: dict[str, list[float]] = {}
+
+    def visit(text, cm, tm, font_dict, font_size):
+        starts.setdefault(text.strip(), []).append(cm[4] + tm[4] * cm[0])  # x on the page
+
+    for page in reader.pages:
+        page.extract_text(visitor_text=visit)
+    last_column = starts.get("Improved", []) + [
+        x for text, xs in starts.items() if text.startswith("46%") for x in xs]
+    assert len(last_column) == 1 + 12
+    assert max(last_column) < right_edge - 30  # the last column starts inside the text area
+    assert len(reader.pages) <= 2  # rows of a few lines, not one word per line

@@ -417,7 +417,7 @@ def likert_diverging(
         ax.xaxis.set_major_formatter(_formatter(language, absolute=True))
         ax.set_xlabel(words["percent"])
         if title:
-            ax.set_title(title, loc="left")
+            ax.set_title(textwrap.fill(title, 48), loc="left")
     if words is WORDS["ru"]:
         alt = (f"Расходящаяся столбчатая диаграмма{': ' + title if title else ''}. "
                f"Доли ответов по {n_items} пунктам, категории слева направо: "
@@ -516,7 +516,7 @@ def dumbbell(
         ]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         if title:
-            fig.suptitle(title, x=0.02, ha="left", fontsize=11)
+            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
     if words is WORDS["ru"]:
         alt = (f"Точечная диаграмма средних баллов «{before}» и «{after}» по {rows} шкалам"
                f"{': ' + title if title else ''}. ")
@@ -616,7 +616,7 @@ def indicator_dashboard(
                           "edgecolor": colour})
             summary.append(part + words[status])
         if title:
-            fig.suptitle(title, x=0.02, ha="left", fontsize=11)
+            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
     if words is WORDS["ru"]:
         alt = f"Показатели и целевые значения{': ' + title if title else ''}. "
     else:
@@ -689,7 +689,7 @@ def participation_bars(
             summary.append(f"{group}: " + ", ".join(items))
         axes[-1].set_xlabel(words["participants"])
         if title:
-            fig.suptitle(title, x=0.02, ha="left", fontsize=11)
+            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
     if words is WORDS["ru"]:
         alt = f"Столбчатая диаграмма числа участников по группам{': ' + title if title else ''}. "
     else:
@@ -774,7 +774,7 @@ def knowledge_by_question(
         ]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
         if title:
-            ax.set_title(title, loc="left")
+            ax.set_title(textwrap.fill(title, 48), loc="left")
     if words is WORDS["ru"]:
         alt = f"Доля правильных ответов по {rows} вопросам{': ' + title if title else ''}. "
     else:

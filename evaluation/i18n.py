@@ -101,6 +101,11 @@ TEXTS: dict[str, dict[str, str]] = {
                     "ID-like numbers removed); at most 8 per question.",
                     "ru": "Цитаты приводятся после удаления имён, адресов электронной почты, "
                     "телефонов и номеров документов; не более 8 на вопрос."},
+    "items_figure": {"en": "Answers to the items of the scale “{scale}”, before and after",
+                     "ru": "Ответы на вопросы шкалы «{scale}» до и после семинара"},
+    "cat_disagree": {"en": "Disagree", "ru": "Не согласен(-на)"},
+    "cat_neutral": {"en": "Neither", "ru": "Отчасти"},
+    "cat_agree": {"en": "Agree", "ru": "Согласен(-на)"},
     "item_level_note": {
         "en": "Item-level answer distributions of the readiness items are not published by "
         "disclosure control; see the item tables in Annex A.",

@@ -34,7 +34,7 @@ from evaluation.xlsx import write_workbook
 
 __all__ = ["DESIGN_COLUMNS", "TEMPLATE", "WorkshopReport", "group_label", "id_labels",
            "knowledge_frame", "localize_table", "methods_table", "participation_counts",
-           "reaction_shares", "run_report", "wave_summary"]
+           "reaction_shares", "item_shares", "run_report", "wave_summary"]
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "notebooks" / "workshop_report.ipynb"
 
@@ -351,7 +351,12 @@ class WorkshopReport:
                 "mean_change_ci_high", "cohen_dz", "alpha_a", "alpha_b"]
         _display_html(self._h("learning", 2) + self._table(pre_post[cols]) + self._note())
         self._show_figure("dumbbell")
-        _display_html(f"<p class='note'>{html.escape(t('item_level_note', lg))}</p>")
+        item_dist = getattr(self.analysis, "item_distributions", None)
+        inst = self.ingest.instrument
+        for scale_id, shares in item_shares(item_dist, inst, lg).items():
+            title = t("items_figure", lg, scale=_short_labels([inst.scales[scale_id].label(lg)],
+                                                              60)[0])
+            self._show_figure("likert", data=shares, title=title)
         retro = scales[scales["wave_a"].isin(["retro"]) | scales["wave_b"].isin(["retro"])]
         if len(retro):
             _display_html(self._h("retro", 2) + self._table(
@@ -653,6 +658,73 @@ def reaction_shares(reaction: pd.DataFrame, instrument: Any,
     return {lid: pd.DataFrame([s for _, s in rows], index=[lab for lab, _ in rows],
                               columns=columns[lid])
             for lid, rows in out.items()}
+
+
+def item_shares(distributions: pd.DataFrame | None, instrument: Any,
+                language: str = "en") -> dict[str, pd.DataFrame]:
+    """Percent disagree / neutral / agree per readiness item before and after, per scale.
+
+    Built only from the published (suppressed) 3-category item distributions of the analysis
+    (``WorkshopAnalysis.item_distributions``); a row with a suppressed cell is all NaN and is
+    drawn as "suppressed". Rows are "<item text> — <wave>", columns the fixed category order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import item_shares
+    >>> inst = load_instrument(default_instrument_path())
+    >>> dist = pd.DataFrame({"item_id": ["dc_contribute", "dc_contribute"],
+    ...     "wave": ["pre", "post"], "n": [20, 20], "disagree": [10, None],
+    ...     "neutral": [5, None], "agree": [5, 16]})
+    >>> shares = item_shares(dist, inst)["design_confidence"]
+    >>> shares.iloc[0].tolist(), bool(shares.iloc[1].isna().all())
+    ([50.0, 25.0, 25.0], True)
+    """
+    if distributions is None or len(distributions) == 0:
+        return {}
+    categories = [t("cat_disagree", language), t("cat_neutral", language),
+                  t("cat_agree", language)]
+    out: dict[str, list[tuple[str, list[float]]]] = {}
+    for row in distributions.itertuples(index=False):
+        if row.wave not in ("pre", "post") or not instrument.has_item(row.item_id):
+            continue
+        item = instrument.item(row.item_id)
+        if not item.scale:
+            continue
+        counts = [_float(getattr(row, c, None)) for c in ("disagree", "neutral", "agree")]
+        total = sum(c for c in counts if c is not None and c == c)
+        if any(c is None or c != c for c in counts) or total <= 0:
+            shares = [float("nan")] * 3
+        else:
+            shares = [100.0 * c / total for c in counts]
+        out.setdefault(item.scale, []).append((item.id, row.wave, shares))
+    frames = {}
+    order = {"pre": 0, "post": 1}
+    for sid, rows in out.items():
+        rows.sort(key=lambda r: (instrument.scales[sid].items.index(r[0])
+                                 if r[0] in instrument.scales[sid].items else 99, order[r[1]]))
+        labels = _short_labels([instrument.item(r[0]).label(language) for r in rows])
+        index = [f"{lab} — {t(r[1], language)}" for lab, r in zip(labels, rows, strict=True)]
+        frames[sid] = pd.DataFrame([r[2] for r in rows], index=index, columns=categories)
+    return frames
+
+
+def _short_labels(texts: list[str], width: int = 44) -> list[str]:
+    """Item texts without the words they all start with, cut to ``width`` characters."""
+    words = [x.split() for x in texts]
+    common = 0
+    if len(words) > 1:
+        while all(len(w) > common + 1 for w in words) and \
+                len({w[common] for w in words}) == 1:
+            common += 1
+    out = []
+    for w in words:
+        text = " ".join(w[common:]).rstrip(".")
+        if common:
+            text = "… " + text
+        out.append(text if len(text) <= width else text[: width - 1].rstrip() + "…")
+    return out
 
 
 def knowledge_frame(knowledge: pd.DataFrame, instrument: Any,

@@ -7,6 +7,7 @@ the order ``evaluate --help`` shows them. Heavy imports happen inside the comman
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["REGISTRY", "format_ingest_summary"]
@@ -156,7 +157,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     folders = [str(p) for p in find_workshops(args.root)]
     if not folders:
-        print(f"evaluate: no workshop.yaml under {args.root}.")
+        print(f"evaluate: no workshop.yaml under {args.root}.", file=sys.stderr)
         return 2
     languages = args.lang or ["en"]
     failures: list[tuple[str, str]] = []

@@ -106,12 +106,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "cat_disagree": {"en": "Disagree", "ru": "Не согласен(-на)"},
     "cat_neutral": {"en": "Neither", "ru": "Отчасти"},
     "cat_agree": {"en": "Agree", "ru": "Согласен(-на)"},
-    "item_level_note": {
-        "en": "Item-level answer distributions of the readiness items are not published by "
-        "disclosure control; see the item tables in Annex A.",
-        "ru": "Распределения ответов по отдельным вопросам готовности не публикуются из-за "
-        "контроля раскрытия; см. таблицы по вопросам в Приложении A.",
-    },
     "reliability_table": {"en": "Reliability of the scales (Cronbach's alpha)",
                           "ru": "Надёжность шкал (альфа Кронбаха)"},
 }

@@ -103,10 +103,31 @@ _WORDS: dict[str, dict[str, str]] = {
         "methodology": "Methodology",
         "suppressed": "“–” and “<{k}”: suppressed because fewer than {k} respondents.",
         "forest_caption": "Forest plot: {scale}",
-        "workshop": "workshop", "overall": "overall",
+        "workshop": "workshop", "overall": "overall", "from": "",
         "alt": "Forest plot of the standardized pre→post change d_z in {scale}: ",
         "no_effects": "No scale could be compared across the selected workshops.",
         "no_followup": "No follow-up results were published by the compared workshops.",
+        "r_other_instrument": "Instrument {instrument} is not the compared instrument {ref}.",
+        "r_items_differ": "Instrument {instrument} {version} defines scale {scale} with items "
+                          "{items}; the compared version {ref} {ref_version} has {ref_items}.",
+        "r_no_scale": "Instrument {instrument} {version} has no scale {scale}.",
+        "r_item_differs": "Item {item} of {instrument} {version} differs in instrument, type or "
+                          "answer choices from the compared version.",
+        "r_too_few": "Fewer than {k} matched pre→post pairs with a score, or no variation in the "
+                     "change: the workshop's effect is suppressed.",
+        "method": (
+            "Workshops are compared on a scale only when their instruments have the same id and "
+            "the scale has the same item ids in their versions; everything left out is listed "
+            "with its reason. Each workshop's change is Cohen's d_z (mean of the matched "
+            "pre→post differences of the scale score divided by their standard deviation) with "
+            "sampling variance 1/n + d_z²/(2n) (Borenstein et al. 2009, ch. 4; Lakens 2013). "
+            "Workshops are pooled by random-effects meta-analysis (REML, Hartung-Knapp "
+            "adjustment, as metafor::rma), overall and per group; the difference between groups "
+            "is tested with Q_between over the subgroup estimates (separate tau² per group, "
+            "Borenstein et al. 2009, ch. 19). A workshop with fewer than {k} matched pairs is "
+            "not shown nor pooled. Reaction, follow-up and indicator summaries combine only "
+            "numbers the workshop reports published (n-weighted means). Subgroups smaller than "
+            "{k} are merged or suppressed."),
     },
     "ru": {
         "title": "Сравнение когорт", "by": "Семинары сгруппированы по признаку: {by}",
@@ -124,10 +145,34 @@ _WORDS: dict[str, dict[str, str]] = {
         "methodology": "Методология",
         "suppressed": "«–» и «<{k}»: скрыто, так как респондентов меньше {k}.",
         "forest_caption": "Лесовидный график: {scale}",
-        "workshop": "семинар", "overall": "всего",
+        "workshop": "семинар", "overall": "всего", "from": "от ",
         "alt": "Лесовидный график стандартизованного изменения d_z по шкале {scale}: ",
         "no_effects": "Ни одну шкалу нельзя сравнить между выбранными семинарами.",
         "no_followup": "Сравниваемые семинары не публиковали результаты последующего опроса.",
+        "r_other_instrument": "Инструмент {instrument} не совпадает со сравниваемым "
+                              "инструментом {ref}.",
+        "r_items_differ": "В инструменте {instrument} {version} шкала {scale} состоит из "
+                          "вопросов {items}; в сравниваемой версии {ref} {ref_version} — из "
+                          "{ref_items}.",
+        "r_no_scale": "В инструменте {instrument} {version} нет шкалы {scale}.",
+        "r_item_differs": "Вопрос {item} инструмента {instrument} {version} отличается от "
+                          "сравниваемой версии инструментом, типом или вариантами ответа.",
+        "r_too_few": "Меньше {k} сопоставленных пар «до»→«после» с баллом или нет разброса "
+                     "изменений: эффект семинара скрыт.",
+        "method": (
+            "Семинары сравниваются по шкале, только если у их инструментов один и тот же "
+            "идентификатор, а шкала в их версиях состоит из тех же вопросов; всё, что не вошло "
+            "в сравнение, перечислено с причиной. Изменение на каждом семинаре — d_z Коэна "
+            "(среднее сопоставленных разностей «после» минус «до» балла шкалы, делённое на их "
+            "стандартное отклонение) с выборочной дисперсией 1/n + d_z²/(2n) (Borenstein и "
+            "др. 2009, гл. 4; Lakens 2013). Семинары объединяются метаанализом со случайными "
+            "эффектами (REML, поправка Хартунга–Кнаппа, как metafor::rma) в целом и по "
+            "группам; различие между группами проверяется статистикой Q_between по оценкам "
+            "подгрупп (отдельная tau² в каждой группе, Borenstein и др. 2009, гл. 19). Семинар, "
+            "у которого меньше {k} сопоставленных пар, не показывается и не объединяется. "
+            "Сводки реакции, последующего опроса и показателей объединяют только числа, "
+            "опубликованные в отчётах семинаров (средние, взвешенные по n). Подгруппы меньше "
+            "{k} объединяются или скрываются."),
     },
 }
 
@@ -268,7 +313,7 @@ def _version_key(version: str) -> tuple:
 
 
 def compatibility(
-    workshops: pd.DataFrame, scales: pd.DataFrame, items: pd.DataFrame
+    workshops: pd.DataFrame, scales: pd.DataFrame, items: pd.DataFrame, language: str = "en"
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Which workshops are compared on which scale and item, and why others are left out.
 
@@ -282,6 +327,8 @@ def compatibility(
     items : DataFrame
         ``instrument_items`` rows: ``instrument_id, instrument_version, item_id, type,
         choices``.
+    language : {"en", "ru"}
+        Language of the reasons.
 
     Returns
     -------
@@ -328,17 +375,18 @@ def compatibility(
                   on="scale_id")
     other = sc["instrument_id"] != sc["ref_instrument"]
     differs = ~other & (sc["items"] != sc["ref_items"])
+    w = _w(language)
     for r in sc[other].itertuples(index=False):
         excl.append({"kind": "scale", "id": r.scale_id, "workshop_id": r.workshop_id,
-                     "reason": f"Instrument {r.instrument_id} is not the compared "
-                               f"instrument {r.ref_instrument}."})
+                     "reason": w["r_other_instrument"].format(instrument=r.instrument_id,
+                                                              ref=r.ref_instrument)})
     for r in sc[differs].itertuples(index=False):
         excl.append({"kind": "scale", "id": r.scale_id, "workshop_id": r.workshop_id,
-                     "reason": f"Instrument {r.instrument_id} {r.instrument_version} "
-                               f"defines scale {r.scale_id} with items "
-                               f"{r.items.replace(',', ', ')}; the compared version "
-                               f"{r.ref_instrument} {r.ref_version} has "
-                               f"{r.ref_items.replace(',', ', ')}."})
+                     "reason": w["r_items_differ"].format(
+                         instrument=r.instrument_id, version=r.instrument_version,
+                         scale=r.scale_id, items=r.items.replace(",", ", "),
+                         ref=r.ref_instrument, ref_version=r.ref_version,
+                         ref_items=r.ref_items.replace(",", ", "))})
     plan = sc.loc[~other & ~differs, ["workshop_id", "scale_id", "domain", "pre_post",
                                       "items"]].copy()
     plan["pre_post"] = plan["pre_post"].fillna(False).astype(bool)
@@ -347,8 +395,9 @@ def compatibility(
     absent = every.merge(sc[["workshop_id", "scale_id"]], how="left", indicator=True)
     for r in absent[absent["_merge"] == "left_only"].itertuples(index=False):
         excl.append({"kind": "scale", "id": r.scale_id, "workshop_id": r.workshop_id,
-                     "reason": f"Instrument {r.instrument_id} {r.instrument_version} "
-                               f"has no scale {r.scale_id}."})
+                     "reason": w["r_no_scale"].format(instrument=r.instrument_id,
+                                                      version=r.instrument_version,
+                                                      scale=r.scale_id)})
     it = items.merge(ws, on=key)
     it["sig"] = (it["instrument_id"].astype(str) + "|" + it["type"].fillna("").astype(str)
                  + "|" + it["choices"].fillna("").astype(str))
@@ -359,13 +408,14 @@ def compatibility(
     same = it["sig"] == it["ref_sig"]
     for r in it[~same].itertuples(index=False):
         excl.append({"kind": "item", "id": r.item_id, "workshop_id": r.workshop_id,
-                     "reason": f"Item {r.item_id} of {r.instrument_id} "
-                               f"{r.instrument_version} differs in instrument, type or "
-                               "answer choices from the compared version."})
+                     "reason": w["r_item_differs"].format(item=r.item_id,
+                                                          instrument=r.instrument_id,
+                                                          version=r.instrument_version)})
     exclusions = pd.DataFrame(excl, columns=["kind", "id", "workshop_id", "reason"])
     return (plan.sort_values(["scale_id", "workshop_id"]).reset_index(drop=True),
             it.loc[same, ["workshop_id", "item_id"]].reset_index(drop=True),
-            exclusions.sort_values(["kind", "id", "workshop_id"]).reset_index(drop=True))
+            exclusions.sort_values(["kind", "id", "workshop_id"], kind="stable").reset_index(
+                drop=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,19 +433,44 @@ def _scale_items_frame(plan: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["workshop_id", "scale_id", "item_id", "needed"])
 
 
-def _paired_scale_diffs(con: Any, plan: pd.DataFrame) -> pd.DataFrame:
-    """Participant-level pre→post changes of every compatible pre/post scale (pseudonymous).
+def _scale_changes(con: Any, plan: pd.DataFrame,
+                   per_participant: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pre→post changes of every compatible pre/post scale, summarized inside DuckDB.
 
-    One pass over the answers: per participant and scale, the pre and post scale scores
-    (mean of the answered items, at least two thirds answered) by conditional aggregation.
+    One pass over the answers: per participant and scale, the pre and post scale scores (mean
+    of the answered items, at least two thirds answered) by conditional aggregation, their
+    difference ``post - pre``, then in the same query, per workshop and scale, the number of
+    pairs, the mean and the sample standard deviation of the differences (the inputs of d_z).
+    Only these summaries leave the database, not the participant-level differences.
+
+    Returns
+    -------
+    changes : DataFrame
+        ``workshop_id, scale_id, n_resp, mean, std``.
+    per_participant : DataFrame
+        When asked for: ``workshop_id, participant_key, mean, size``, the mean change over the
+        compatible *readiness* scales of each participant and how many scales it rests on
+        (pseudonymous; for the disaggregation); otherwise empty.
     """
-    pairs = plan.loc[plan["pre_post"], ["workshop_id", "scale_id"]]
+    ccols = ["workshop_id", "scale_id", "n_resp", "mean", "std"]
+    pcols = ["workshop_id", "participant_key", "mean", "size"]
+    pairs = plan.loc[plan["pre_post"], ["workshop_id", "scale_id", "domain"]].copy()
+    pairs["ready"] = pairs["domain"].eq("readiness").fillna(False).astype(bool)
+    pairs = pairs[["workshop_id", "scale_id", "ready"]]
     if not len(pairs):
-        return pd.DataFrame(columns=["workshop_id", "participant_key", "scale_id", "diff"])
+        return pd.DataFrame(columns=ccols), pd.DataFrame(columns=pcols)
+    per_participant = per_participant and bool(pairs["ready"].any())
+    # Grouping sets: per workshop x scale always; per workshop x participant over the
+    # readiness scales only when the disaggregation needs it (one scan either way).
+    if per_participant:
+        sets = "GROUPING SETS ((d.workshop_id, d.scale_id), (d.workshop_id, d.participant_key))"
+        keys = "d.participant_key, grouping(d.participant_key) AS by_scale"
+    else:
+        sets, keys = "d.workshop_id, d.scale_id", "NULL AS participant_key, 1 AS by_scale"
     con.register("_plan", pairs)
     try:
-        return con.execute(
-            """WITH si AS (
+        out = con.execute(
+            f"""WITH si AS (
                  SELECT instrument_id, instrument_version, scale_id,
                         unnest(string_split(items, ',')) AS item_id,
                         CAST(ceil(2.0 / 3.0 * n_items - 1e-9) AS INTEGER) AS needed
@@ -415,24 +490,37 @@ def _paired_scale_diffs(con: Any, plan: pd.DataFrame) -> pd.DataFrame:
                  WHERE r.wave IN ('pre', 'post') AND r.participant_key IS NOT NULL
                    AND r.score IS NOT NULL
                    AND r.workshop_id IN (SELECT DISTINCT workshop_id FROM _plan)
-                 GROUP BY r.workshop_id, r.participant_key, si.scale_id)
-               SELECT ps.workshop_id, ps.participant_key, ps.scale_id,
-                      ps.s_post - ps.s_pre AS diff
-               FROM ps SEMI JOIN _plan p
-                 ON p.workshop_id = ps.workshop_id AND p.scale_id = ps.scale_id
-               WHERE ps.n_pre >= ps.needed AND ps.n_post >= ps.needed"""
+                 GROUP BY r.workshop_id, r.participant_key, si.scale_id),
+               d AS (
+                 SELECT ps.workshop_id, ps.participant_key, ps.scale_id, p.ready,
+                        ps.s_post - ps.s_pre AS diff
+                 FROM ps JOIN _plan p
+                   ON p.workshop_id = ps.workshop_id AND p.scale_id = ps.scale_id
+                 WHERE ps.n_pre >= ps.needed AND ps.n_post >= ps.needed)
+               SELECT d.workshop_id, d.scale_id, {keys},
+                      count(*) AS n_resp, avg(d.diff) AS mean, stddev_samp(d.diff) AS std,
+                      count(*) FILTER (WHERE d.ready) AS size,
+                      avg(d.diff) FILTER (WHERE d.ready) AS ready_mean
+               FROM d GROUP BY {sets}"""
         ).df()
     finally:
         con.unregister("_plan")
+    scale_rows = out[out["by_scale"] == 1] if per_participant else out
+    changes = scale_rows[ccols].reset_index(drop=True)
+    if not per_participant:
+        return changes, pd.DataFrame(columns=pcols)
+    per = out[(out["by_scale"] == 0) & (out["size"] > 0)]
+    per = per[["workshop_id", "participant_key", "ready_mean", "size"]].rename(
+        columns={"ready_mean": "mean"}).sort_values(["workshop_id", "participant_key"])
+    return changes, per.reset_index(drop=True)
 
 
-def _effects(con: Any, workshops: pd.DataFrame, plan: pd.DataFrame, diffs: pd.DataFrame,
+def _effects(con: Any, workshops: pd.DataFrame, plan: pd.DataFrame, changes: pd.DataFrame,
              k_min: int) -> pd.DataFrame:
     """Per workshop and pre/post scale: n pairs, d_z, its variance and 95% interval."""
     cols = ["scale_id", "workshop_id", "group", "n", "yi", "vi", "ci_low", "ci_high",
             "included", "source"]
-    agg = diffs.groupby(["workshop_id", "scale_id"])["diff"].agg(["size", "mean", "std"])
-    agg = agg.reset_index().rename(columns={"size": "n_resp"})
+    agg = changes
     published = con.execute(
         "SELECT workshop_id, scale_id, n_pairs AS n_pub, cohen_dz AS d_pub FROM scale_results "
         "WHERE wave_a = 'pre' AND wave_b = 'post'").df()
@@ -539,6 +627,12 @@ class CohortComparison:
     disaggregation: pd.DataFrame
     source_workshops: pd.DataFrame | None = field(default=None, repr=False)
     scale_labels: dict[str, str] = field(default_factory=dict)
+    #: Report-language labels (from the instruments in ``surveys/`` and the results framework).
+    item_labels: dict[str, str] = field(default_factory=dict, repr=False)
+    choice_labels: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    indicator_labels: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    #: :attr:`exclusions` with the reasons in the report language (shown, not written).
+    exclusions_shown: pd.DataFrame | None = field(default=None, repr=False)
     display: dict[str, pd.DataFrame] = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     output_dir: Path | None = None
@@ -624,10 +718,14 @@ class CohortComparison:
         scales = con.execute("SELECT * FROM instrument_scales").df()
         items = con.execute("SELECT * FROM instrument_items").df()
         plan, item_plan, excl = compatibility(ws, scales, items)
+        # The reasons in the report language (results/ stays in English).
+        excl_local = excl if language == "en" else compatibility(ws, scales, items, language)[2]
         con.register("_ids", pd.DataFrame({"workshop_id": ws["workshop_id"]}))
         try:
-            diffs = _paired_scale_diffs(con, plan)
-            effects = _effects(con, ws, plan, diffs, k)
+            profiles = _profiles(con, ws)
+            changes, per_participant = _scale_changes(con, plan,
+                                                      per_participant=bool(len(profiles)))
+            effects = _effects(con, ws, plan, changes, k)
             ind = con.execute("SELECT i.* FROM indicator_results i JOIN _ids USING "
                               "(workshop_id)").df()
             react = con.execute("SELECT r.* FROM reaction_results r JOIN _ids USING "
@@ -635,17 +733,19 @@ class CohortComparison:
             fu = con.execute("SELECT f.* FROM followup_results f JOIN _ids USING "
                              "(workshop_id)").df()
             post_scores = _post_scale_scores(con, plan)
-            profiles = _profiles(con, ws)
         finally:
             con.unregister("_ids")
         # Left out for too few pairs (stated with the other reasons).
         small = effects[~effects["included"]]
-        extra = [{"kind": "scale", "id": r.scale_id, "workshop_id": r.workshop_id,
-                  "reason": f"Fewer than {k} matched pre→post pairs with a score, or no "
-                            "variation in the change: the workshop's effect is suppressed."}
-                 for r in small.itertuples(index=False)]
-        excl = pd.concat([excl, pd.DataFrame(extra, columns=excl.columns)],
-                         ignore_index=True) if extra else excl
+
+        def with_small(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+            extra = [{"kind": "scale", "id": r.scale_id, "workshop_id": r.workshop_id,
+                      "reason": _w(lang)["r_too_few"].format(k=k)}
+                     for r in small.itertuples(index=False)]
+            return pd.concat([frame, pd.DataFrame(extra, columns=frame.columns)],
+                             ignore_index=True) if extra else frame
+
+        excl, excl_local = with_small(excl, "en"), with_small(excl_local, language)
         eff_in = effects[effects["included"]].rename(columns={"n": "n_"})
         eff_in = eff_in.assign(n=eff_in["n_"].astype(float))
         if len(eff_in):
@@ -685,7 +785,7 @@ class CohortComparison:
         fu = fu.assign(group=fu["workshop_id"].map(group_of))
         followup = _weighted(fu, ["measure", "group"], ["pct"], k)
         post_scales = _post_scale_table(post_scores, group_of, k)
-        disaggregation, dis_display = _disaggregation(diffs, plan, profiles, group_of, k)
+        disaggregation, dis_display = _disaggregation(per_participant, plan, profiles, group_of, k)
         comp = cls(by=by, language=language, k_min=k, workshops=_workshop_table(ws, k),
                    exclusions=excl, effects=effects.drop(columns=["included"]).assign(
                        included=effects["included"]),
@@ -694,6 +794,9 @@ class CohortComparison:
                    disaggregation=disaggregation, source_workshops=ws,
                    scale_labels=_labels(scales, language))
         comp.display["disaggregation"] = dis_display
+        comp.exclusions_shown = excl_local
+        comp.item_labels, comp.choice_labels = _instrument_labels(ws, language)
+        comp.indicator_labels = _indicator_labels(language)
         return comp
 
     def _provenance(self, warehouse: Any, started: float) -> dict:
@@ -750,6 +853,10 @@ class CohortComparison:
         write_workbook(sheets, out / "annex.xlsx", escape_formulas=True)
 
     # ---- presentation ----------------------------------------------------------------------
+    # Every table is shown through :meth:`_table`: ids become labels in the report language,
+    # numbers get a decimal comma in Russian, dates are written out, and the headers come from
+    # :data:`evaluation.i18n.COLUMNS`. Each ``show_*`` displays the HTML of its ``*_html``.
+
     def _h(self, text: str, level: int = 1) -> str:
         return f"<h{level}>{html.escape(text)}</h{level}>"
 
@@ -757,8 +864,72 @@ class CohortComparison:
         note = _w(self.language)["suppressed"].format(k=self.k_min)
         return f"<p class='note'>{html.escape(note)}</p>"
 
-    def show_cover(self) -> None:
-        """Title, grouping and the list of workshops compared."""
+    def _num(self, value: Any, digits: int = 2) -> str:
+        from evaluation.i18n import fmt_number
+
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return "–"
+        if isinstance(value, str):
+            from evaluation.i18n import localize_cell
+
+            return localize_cell(value, self.language)
+        return fmt_number(float(value), digits, self.language)
+
+    def group_label(self, group: Any) -> str:
+        """A group (phase, host country, year, project, ``overall``) in the report language."""
+        from evaluation.i18n import t
+
+        g = str(group)
+        if g == "overall":
+            return t("cohort_overall", self.language)
+        if g == "unknown":
+            return t("cohort_unknown", self.language)
+        if self.by == "country":
+            return self.choice_labels.get(("host_country", g), g)
+        return g
+
+    def _subgroup_label(self, dimension: str, code: Any) -> str:
+        from evaluation.i18n import TEXTS, t
+
+        c = str(code)
+        if f"subgroup_{c}" in TEXTS:
+            return t(f"subgroup_{c}", self.language)
+        return self.choice_labels.get((dimension, c), c)
+
+    def _table(self, frame: pd.DataFrame, formats: dict[str, Any] | None = None,
+               headers: dict[str, str] | None = None) -> str:
+        """HTML of ``frame`` localized: ``formats`` maps a column to a kind or a function."""
+        from evaluation.i18n import column_label, fmt_date, localize_cell, t
+
+        formats = formats or {}
+        headers = {"k": "k_workshops", **(headers or {})}
+        lg = self.language
+        kinds = {
+            "count": lambda v: _display_count(v, self.k_min),
+            "int": lambda v: "–" if pd.isna(v) else str(int(v)),
+            "num2": lambda v: self._num(v, 2),
+            "num3": lambda v: self._num(v, 3),
+            "num1": lambda v: self._num(v, 1),
+            "pct1": lambda v: "–" if pd.isna(v) else self._num(v, 1) + "%",
+            "share": lambda v: "–" if pd.isna(v) else self._num(100 * float(v), 0) + "%",
+            "date": lambda v: "–" if pd.isna(v) or v == "" else fmt_date(
+                pd.Timestamp(v).date(), lg),
+            "bool": lambda v: t("yes" if bool(v) else "no", lg),
+            "group": self.group_label,
+            "scale": lambda v: self.scale_labels.get(str(v), str(v)),
+            "item": lambda v: self.item_labels.get(str(v), str(v)),
+            "text": lambda v: "–" if v is None or (not isinstance(v, str) and pd.isna(v))
+            else str(v),
+        }
+        out = pd.DataFrame(index=range(len(frame)))
+        for col in frame.columns:
+            kind = formats.get(col, "cell")
+            fn = kind if callable(kind) else kinds.get(kind, lambda v: localize_cell(v, lg))
+            out[column_label(headers.get(col, col), lg)] = [fn(v) for v in frame[col]]
+        return _table_html(out)
+
+    def cover_html(self) -> str:
+        """Title, grouping and the synthetic-data notice."""
         w = _w(self.language)
         banner = ""
         if self.synthetic:
@@ -766,107 +937,156 @@ class CohortComparison:
 
             banner = (f'<p class="synthetic-notice"><strong>'
                       f'{html.escape(t("synthetic_banner", self.language))}</strong></p>')
-        _display_html(f"<h1>{html.escape(w['title'])}</h1>{banner}<p>"
-                      + html.escape(w["by"].format(by=w[self.by])) + "</p>")
+        return (f"<h1>{html.escape(w['title'])}</h1>{banner}<p>"
+                + html.escape(w["by"].format(by=w[self.by])) + "</p>")
 
-    def show_workshops(self) -> None:
+    def show_cover(self) -> None:
+        """Title, grouping and the list of workshops compared."""
+        _display_html(self.cover_html())
+
+    def workshops_html(self) -> str:
         """The workshops compared: n per wave, response and match rates, instrument version."""
         w = _w(self.language)
         t = self.workshops.copy()
         for c in ("n_pre", "n_post", "n_followup", "matched_pre_post"):
             t[c] = [_display_count(v, self.k_min) if pd.notna(o) else "–"
                     for v, o in zip(t[c], self.source_workshops[c], strict=True)]
-        for c in ("response_rate", "match_rate"):
-            t[c] = [f"{100 * v:.0f}%" if pd.notna(v) else "–" for v in t[c]]
-        _display_html(self._h(w["workshops"]) + _table_html(t) + self._note())
+        formats = {"group": "group", "start_date": "date", "response_rate": "share",
+                   "match_rate": "share", "responses_used": "bool", "synthetic": "bool",
+                   "host_country": lambda v: self.choice_labels.get(("host_country", str(v)),
+                                                                    str(v)),
+                   "workshop_id": "text", "phase": "text", "instrument": "text"}
+        return self._h(w["workshops"]) + self._table(t, formats) + self._note()
+
+    def show_workshops(self) -> None:
+        """The workshops compared: n per wave, response and match rates, instrument version."""
+        _display_html(self.workshops_html())
+
+    def exclusions_html(self) -> str:
+        """What was left out of the comparison and why (reasons in the report language)."""
+        from evaluation.i18n import t
+
+        w = _w(self.language)
+        ex = self.exclusions_shown if self.exclusions_shown is not None else self.exclusions
+        if not len(ex):
+            return self._h(w["excluded"], 2) + f"<p>{html.escape(w['none_excluded'])}</p>"
+        ex = ex.copy()
+        ex["id"] = [self.scale_labels.get(str(i), str(i)) if k == "scale"
+                    else self.item_labels.get(str(i), str(i))
+                    for k, i in zip(ex["kind"], ex["id"], strict=True)]
+        ex["kind"] = [t(f"cohort_kind_{k}", self.language) for k in ex["kind"]]
+        return self._h(w["excluded"], 2) + self._table(
+            ex, {"id": "text", "reason": "text", "workshop_id": "text", "kind": "text"})
 
     def show_exclusions(self) -> None:
         """What was left out of the comparison and why."""
+        _display_html(self.exclusions_html())
+
+    def meta_analysis_html(self) -> str:
+        """Pooled estimates per scale (overall and per group) and the group differences."""
         w = _w(self.language)
-        body = _table_html(self.exclusions) if len(self.exclusions) else \
-            f"<p>{html.escape(w['none_excluded'])}</p>"
-        _display_html(self._h(w["excluded"], 2) + body)
+        parts = [self._h(w["change"])]
+        if not len(self.meta):
+            parts.append(f"<p>{html.escape(w['no_effects'])}</p>")
+            return "".join(parts)
+        formats = {"scale_id": "scale", "group": "group", "k": "int", "n_pairs": "count",
+                   "estimate": "num2", "se": "num2", "ci_low": "num2", "ci_high": "num2",
+                   "tau2": "num2", "q": "num2", "i2": "pct1", "pvalue": "num3",
+                   "q_pvalue": "num3"}
+        parts += [self._h(w["pooled"], 2), self._table(self.meta, formats)]
+        parts += [self._h(w["between"], 2), self._table(self.between, {
+            "scale_id": "scale", "groups": "int", "df": "int", "q_between": "num3",
+            "q_between_pvalue": "num3"}), self._note()]
+        return "".join(parts)
+
+    def forest_plots(self) -> list[Any]:
+        """One forest plot per pooled scale, in the report language."""
+        return [forest_plot(self.effects, self.meta, scale_id, language=self.language,
+                            k_min=self.k_min, title=self.scale_labels.get(scale_id, scale_id),
+                            group_labels=self.group_label)
+                for scale_id in self.meta["scale_id"].unique()]
 
     def show_meta_analysis(self) -> None:
         """Per scale: each workshop's d_z, pooled estimates per group and overall, forest plot."""
         from evaluation.figures import show
 
-        w = _w(self.language)
-        parts = [self._h(w["change"])]
-        if not len(self.meta):
-            parts.append(f"<p>{html.escape(w['no_effects'])}</p>")
-            _display_html("".join(parts))
-            return
-        shown = self.meta.copy()
-        for c in ("estimate", "se", "ci_low", "ci_high", "tau2", "q"):
-            shown[c] = shown[c].map(_fmt)
-        shown["i2"] = self.meta["i2"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}%")
-        for c in ("pvalue", "q_pvalue"):
-            shown[c] = self.meta[c].map(lambda v: _fmt(v, 3))
-        parts += [self._h(w["pooled"], 2), _table_html(shown)]
-        bt = self.between.copy()
-        for c in ("q_between", "q_between_pvalue"):
-            bt[c] = bt[c].map(lambda v: _fmt(v, 3))
-        parts += [self._h(w["between"], 2), _table_html(bt), self._note()]
-        _display_html("".join(parts))
-        for scale_id in self.meta["scale_id"].unique():
-            show(forest_plot(self.effects, self.meta, scale_id, language=self.language,
-                             k_min=self.k_min,
-                             title=self.scale_labels.get(scale_id, scale_id)))
+        _display_html(self.meta_analysis_html())
+        for figure in self.forest_plots():
+            show(figure)
 
-    def show_indicators(self) -> None:
+    def indicators_html(self) -> str:
         """Indicators against targets per group and year."""
         w = _w(self.language)
         t = self.indicators.copy()
-        t["mean_value"] = t["mean_value"].map(_fmt)
-        _display_html(self._h(w["indicators"]) + _table_html(t))
+        t["label"] = [self.indicator_labels.get((str(i), str(lab)), lab)
+                      for i, lab in zip(t["indicator_id"], t["label"], strict=True)]
+        t = t.drop(columns=["indicator_id"])
+        formats = {"group": "group", "year": "text", "label": "text", "target": "num2",
+                   "k": "int", "mean_value": "num2", "met": "int", "not_met": "int",
+                   "inconclusive": "int", "not_measured": "int"}
+        return self._h(w["indicators"]) + self._table(t, formats)
+
+    def show_indicators(self) -> None:
+        """Indicators against targets per group and year."""
+        _display_html(self.indicators_html())
+
+    def reaction_html(self) -> str:
+        """Reaction items and scales, and application at follow-up, per group."""
+        from evaluation.i18n import TEXTS, t
+
+        w = _w(self.language)
+        lg = self.language
+        common = {"group": "group", "k": "int", "n": "count", "mean": "num2",
+                  "ci_low": "num2", "ci_high": "num2"}
+        parts = [self._h(w["reaction"]), self._table(self.reaction, {
+            **common, "item_id": "item", "pct_agree": "pct1"})]
+        parts += [self._h(w["post_scales"], 2),
+                  self._table(self.post_scales, {**common, "scale_id": "scale"})]
+        parts.append(self._h(w["followup"], 2))
+
+        def measure(v: Any) -> str:
+            return t(f"measure_{v}", lg) if f"measure_{v}" in TEXTS else str(v)
+
+        parts.append(self._table(self.followup, {**common, "measure": measure, "pct": "pct1"})
+                     if len(self.followup) else f"<p>{html.escape(w['no_followup'])}</p>")
+        return "".join(parts) + self._note()
 
     def show_reaction_and_application(self) -> None:
         """Reaction items and scales, and application at follow-up, per group."""
+        _display_html(self.reaction_html())
+
+    def disaggregation_html(self) -> str:
+        """Readiness change by country, sector and gender within each group (suppressed)."""
+        from evaluation.i18n import column_label
+
         w = _w(self.language)
-        parts = [self._h(w["reaction"]), _table_html(self._shown(self.reaction))]
-        parts += [self._h(w["post_scales"], 2), _table_html(self._shown(self.post_scales))]
-        parts.append(self._h(w["followup"], 2))
-        parts.append(_table_html(self._shown(self.followup)) if len(self.followup) else
-                     f"<p>{html.escape(w['no_followup'])}</p>")
-        _display_html("".join(parts) + self._note())
+        t = self.display.get("disaggregation", self.disaggregation).copy()
+        t["subgroup"] = [self._subgroup_label(d, g)
+                         for d, g in zip(t["dimension"], t["subgroup"], strict=True)]
+        t["dimension"] = [column_label(d, self.language) for d in t["dimension"]]
+        formats = {"group": "group", "dimension": "text", "subgroup": "text", "n": "text"}
+        return self._h(w["disaggregation"]) + self._table(t, formats) + self._note()
 
     def show_disaggregation(self) -> None:
         """Readiness change by country, sector and gender within each group (suppressed)."""
+        _display_html(self.disaggregation_html())
+
+    def methodology_html(self) -> str:
+        """The methods of the comparison in plain language."""
         w = _w(self.language)
-        _display_html(self._h(w["disaggregation"])
-                      + _table_html(self.display.get("disaggregation", self.disaggregation))
-                      + self._note())
+        return self._h(w["methodology"]) + \
+            f"<p>{html.escape(w['method'].format(k=self.k_min))}</p>"
 
     def show_methodology(self) -> None:
         """The methods of the comparison in plain language."""
-        w = _w(self.language)
-        text = (
-            "Workshops are compared on a scale only when their instruments have the same id and "
-            "the scale has the same item ids in their versions; everything left out is listed "
-            "with its reason. Each workshop's change is Cohen's d_z (mean of the matched "
-            "pre→post differences of the scale score divided by their standard deviation) with "
-            "sampling variance 1/n + d_z²/(2n) (Borenstein et al. 2009, ch. 4; Lakens 2013). "
-            "Workshops are pooled by random-effects meta-analysis (REML, Hartung-Knapp "
-            "adjustment, as metafor::rma), overall and per group; the difference between groups "
-            "is tested with Q_between over the subgroup estimates (separate tau² per group, "
-            "Borenstein et al. 2009, ch. 19). A workshop with fewer than "
-            f"{self.k_min} matched pairs is not shown nor pooled. Reaction, follow-up and "
-            "indicator summaries combine only numbers the workshop reports published "
-            "(n-weighted means). Subgroups smaller than "
-            f"{self.k_min} are merged or suppressed."
-        )
-        _display_html(self._h(w["methodology"]) + f"<p>{html.escape(text)}</p>")
+        _display_html(self.methodology_html())
 
-    def _shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame.copy()
-        if "n" in out.columns:
-            out["n"] = [_display_count(v, self.k_min) for v in frame["n"]]
-        for c in out.columns:
-            if c in ("mean", "pct_agree", "pct", "mean_change", "ci_low", "ci_high"):
-                digits = 1 if c.startswith("pct") else 2
-                out[c] = frame[c].map(lambda v, d=digits: _fmt(v, d))
-        return out
+    def html_sections(self) -> str:
+        """Every section's HTML (without the figures), in report order."""
+        return "".join([self.cover_html(), self.workshops_html(), self.exclusions_html(),
+                        self.meta_analysis_html(), self.indicators_html(),
+                        self.reaction_html(), self.disaggregation_html(),
+                        self.methodology_html()])
 
 
 def _labels(scales: pd.DataFrame, language: str) -> dict[str, str]:
@@ -880,6 +1100,56 @@ def _labels(scales: pd.DataFrame, language: str) -> dict[str, str]:
         label = scales[column].iloc[i]
         if isinstance(label, str) and label:
             out[str(scales["scale_id"].iloc[i])] = label
+    return out
+
+
+def _instrument_labels(ws: pd.DataFrame, language: str) -> tuple[dict[str, str],
+                                                                   dict[tuple[str, str], str]]:
+    """Item texts and choice labels in ``language`` from the compared instruments' YAML.
+
+    The warehouse keeps ids only; the instruments in ``surveys/`` give the words. An instrument
+    that cannot be found leaves its ids as they are (older versions first, newest wins).
+    Choice labels are keyed ``(role or list, code)`` for the roles ``country``, ``sector``,
+    ``gender``, and ``("host_country", English country name)`` for the host country.
+    """
+    from evaluation.instrument import find_instrument, load_instrument
+
+    items: dict[str, str] = {}
+    choices: dict[tuple[str, str], str] = {}
+    refs = ws[["instrument_id", "instrument_version"]].drop_duplicates()
+    refs = sorted(zip(refs["instrument_id"], refs["instrument_version"], strict=True),
+                  key=lambda r: _version_key(r[1]))
+    for iid, version in refs:
+        try:
+            inst = load_instrument(find_instrument(f"{iid}@{version}"))
+        except Exception:  # labels are a courtesy: the ids stay when it cannot be read
+            continue
+        for item in inst.items:
+            items[item.id] = item.label(language)
+        for role in _DIMENSIONS:
+            item = inst.item_by_role(role)
+            clist = inst.choice_list_of(item) if item is not None else None
+            for choice in clist.all_choices if clist is not None else ():
+                choices[(role, choice.code)] = choice.label(language)
+                if role == "country":
+                    choices[("host_country", choice.label("en"))] = choice.label(language)
+    return items, choices
+
+
+def _indicator_labels(language: str) -> dict[tuple[str, str], str]:
+    """Indicator labels in ``language`` from the default results framework.
+
+    Keyed by ``(indicator_id, English label)``: a workshop's own framework that reuses an id
+    with other words keeps its stored (English) label.
+    """
+    from evaluation.indicators import default_framework
+
+    out = {}
+    for ind in default_framework()["indicators"]:
+        label = ind.get("label") or {}
+        text = label.get(language) or label.get("en")
+        if text and label.get("en"):
+            out[(str(ind["id"]), str(label["en"]))] = str(text)
     return out
 
 
@@ -980,7 +1250,7 @@ def _profiles(con: Any, ws: pd.DataFrame) -> pd.DataFrame:
            GROUP BY r.workshop_id, r.participant_key, ii.role""").df()
 
 
-def _disaggregation(diffs: pd.DataFrame, plan: pd.DataFrame, profiles: pd.DataFrame,
+def _disaggregation(per: pd.DataFrame, plan: pd.DataFrame, profiles: pd.DataFrame,
                     group_of: pd.Series, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Readiness change (mean over compatible readiness scales) by subgroup within each group."""
     from evaluation.analysis import SECTOR_GROUPS
@@ -994,15 +1264,12 @@ def _disaggregation(diffs: pd.DataFrame, plan: pd.DataFrame, profiles: pd.DataFr
     cols = ["group", "dimension", "subgroup", "n", "mean_change", "ci_low", "ci_high"]
     ready = plan[(plan["domain"] == "readiness") & plan["pre_post"]]
     counts = ready.groupby("workshop_id")["scale_id"].nunique()
-    d = diffs.merge(ready[["workshop_id", "scale_id"]], on=["workshop_id", "scale_id"])
-    if not len(d) or not len(profiles):
+    if not len(per) or not len(profiles):
         empty = pd.DataFrame(columns=cols)
         return empty, empty.astype(object)
-    per = d.groupby(["workshop_id", "participant_key"])["diff"].agg(["mean", "size"])
-    per = per.reset_index()
     needed = per["workshop_id"].map(counts).map(lambda c: math.ceil(2 / 3 * c - 1e-9))
-    per = per[per["size"] >= needed]
-    per["group"] = per["workshop_id"].map(group_of)
+    per = per[(per["size"] >= needed).to_numpy()]
+    per = per.assign(group=per["workshop_id"].map(group_of))
     rows = []
     for dim in _DIMENSIONS:
         prof = profiles[profiles["role"] == dim][["workshop_id", "participant_key", "code"]]
@@ -1037,10 +1304,13 @@ def _disaggregation(diffs: pd.DataFrame, plan: pd.DataFrame, profiles: pd.DataFr
 
 
 def forest_plot(effects: pd.DataFrame, meta: pd.DataFrame, scale_id: str,
-                language: str = "en", k_min: int = 5, title: str | None = None) -> Any:
+                language: str = "en", k_min: int = 5, title: str | None = None,
+                group_labels: Any = None) -> Any:
     """Forest plot of one scale: each workshop's d_z with its 95% CI, group and overall diamonds.
 
-    Built only from published rows (suppressed workshops are not drawn). Returns a
+    Built only from published rows (suppressed workshops are not drawn). Axis label, legend,
+    tick labels (decimal comma in Russian), alt text and caption are in ``language``;
+    ``group_labels`` (a callable or mapping) names the groups. Returns a
     :class:`evaluation.figures.FigureOutput` (PNG bytes, alt text, caption).
 
     Examples
@@ -1055,12 +1325,29 @@ def forest_plot(effects: pd.DataFrame, meta: pd.DataFrame, scale_id: str,
     >>> out = forest_plot(eff, meta, "s")
     >>> out.png_bytes[:4], out.alt_text.startswith("Forest plot")
     (b'\\x89PNG', True)
+    >>> forest_plot(eff, meta, "s", language="ru").alt_text.split(": ")[1][:14]
+    'I 0,31 (от -0,'
     """
     import matplotlib as mpl
 
     from evaluation.figures import OKABE_ITO, _default_style, _finish, _new_figure, _style
+    from evaluation.figures import _formatter as tick_formatter
+    from evaluation.i18n import fmt_number
+    from evaluation.i18n import t as text
 
     w = _w(language)
+    if group_labels is None:
+        def name(g: Any) -> str:
+            return w["overall"] if str(g) == "overall" else str(g)
+    elif callable(group_labels):
+        name = group_labels
+    else:
+        def name(g: Any) -> str:
+            return str(group_labels.get(str(g), g))
+
+    def num(v: Any) -> str:
+        return fmt_number(None if pd.isna(v) else float(v), 2, language)
+
     eff = effects[(effects["scale_id"] == scale_id) & effects["yi"].notna()]
     if "n" in eff.columns:
         n = pd.to_numeric(eff["n"], errors="coerce")
@@ -1070,42 +1357,56 @@ def forest_plot(effects: pd.DataFrame, meta: pd.DataFrame, scale_id: str,
             raise DisclosureError("The forest plot would show a workshop resting on fewer "
                                   f"than {k_min} pairs.")
     mt = meta[meta["scale_id"] == scale_id]
-    rows: list[tuple[str, float, float, float, str]] = []  # label, est, lo, hi, kind
+    # label, est, lo, hi, kind, summary name
+    rows: list[tuple[str, float, float, float, str, str]] = []
     for g in sorted(eff["group"].astype(str).unique()):
         for r in eff[eff["group"].astype(str) == g].itertuples(index=False):
-            rows.append((f"{r.workshop_id} (n={int(r.n)})", r.yi, r.ci_low, r.ci_high, "study"))
+            rows.append((f"{r.workshop_id} (n={int(r.n)})", r.yi, r.ci_low, r.ci_high, "study",
+                         ""))
         m = mt[mt["group"] == g]
         if len(m):
             m = m.iloc[0]
-            rows.append((f"{g}: k={int(m['k'])}", m["estimate"], m["ci_low"], m["ci_high"],
-                         "group"))
+            rows.append((f"{name(g)}: k={int(m['k'])}", m["estimate"], m["ci_low"],
+                         m["ci_high"], "group", name(g)))
     over = mt[mt["group"] == "overall"]
     if len(over):
         o = over.iloc[0]
-        rows.append((f"{w['overall']}: k={int(o['k'])}", o["estimate"], o["ci_low"],
-                     o["ci_high"], "overall"))
+        rows.append((f"{name('overall')}: k={int(o['k'])}", o["estimate"], o["ci_low"],
+                     o["ci_high"], "overall", name("overall")))
     summary = []
+    colours = {"group": OKABE_ITO["orange"], "overall": OKABE_ITO["vermillion"]}
     with _default_style(), _style():
-        fig = _new_figure(1.2 + 0.32 * len(rows))
+        fig = _new_figure(1.6 + 0.32 * len(rows))
         ax = fig.subplots()
-        for i, (label, est, lo, hi, kind) in enumerate(rows):
+        for i, (_label, est, lo, hi, kind, who) in enumerate(rows):
             if kind == "study":
                 ax.plot([lo, hi], [i, i], color="#333333", linewidth=1.2)
                 ax.scatter(est, i, marker="s", color=OKABE_ITO["blue"], s=30, zorder=3)
             else:
-                colour = OKABE_ITO["vermillion"] if kind == "overall" else OKABE_ITO["orange"]
                 if pd.notna(lo) and pd.notna(hi):
                     ax.add_patch(mpl.patches.Polygon(
                         [(lo, i), (est, i - 0.3), (hi, i), (est, i + 0.3)], closed=True,
-                        color=colour, zorder=3))
+                        color=colours[kind], zorder=3))
                 else:
-                    ax.scatter(est, i, marker="D", color=colour, s=40, zorder=3)
-                summary.append(f"{label.split(':')[0]} {est:.2f} "
-                               f"({_fmt(lo)} to {_fmt(hi)})")
+                    ax.scatter(est, i, marker="D", color=colours[kind], s=40, zorder=3)
+                summary.append(f"{who} {num(est)} ({w['from']}{num(lo)} "
+                               f"{text('ci_to', language)} {num(hi)})")
         ax.axvline(0, color="#777777", linewidth=0.8, linestyle="--")
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_xlabel("d_z (95% CI)")
+        ax.set_xlabel(text("forest_xlabel", language))
+        ax.xaxis.set_major_formatter(tick_formatter(language))
+        kinds = {r[4] for r in rows}
+        handles = [mpl.lines.Line2D([], [], color=OKABE_ITO["blue"], marker="s",
+                                    linestyle="-", markeredgecolor=OKABE_ITO["blue"],
+                                    label=text("forest_legend_workshop", language))]
+        for kind in ("group", "overall"):
+            if kind in kinds:
+                handles.append(mpl.lines.Line2D(
+                    [], [], color=colours[kind], marker="D", linestyle="",
+                    label=text(f"forest_legend_{kind}", language)))
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                   frameon=False, fontsize=8)
         fig.suptitle(title or scale_id, x=0.02, ha="left", fontsize=11)
     alt = w["alt"].format(scale=title or scale_id) + "; ".join(summary) + "."
     return _finish(fig, alt, w["forest_caption"].format(scale=title or scale_id))

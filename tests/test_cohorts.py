@@ -171,3 +171,77 @@ def test_end_to_end_compare_by_phase(warehouse, tmp_path, capsys):
                 assert not ((values > 0) & (values < 5)).any(), (csv.name, col)
     prov = (out / "results" / "provenance.json").read_text(encoding="utf-8")
     assert str(warehouse.parent) not in prov
+
+
+def test_dz_from_responses_matches_published_scales_table(warehouse):
+    # The pairing and the mean / sd of the differences run inside DuckDB; d_z must equal what
+    # each workshop report published (results/scales.csv) wherever the pairs are the same.
+    comp = CohortComparison.prepare(warehouse, write=False)
+    con = wh.connect(warehouse, read_only=True)
+    try:
+        pub = con.execute("SELECT workshop_id, scale_id, n_pairs, cohen_dz FROM scale_results "
+                          "WHERE wave_a = 'pre' AND wave_b = 'post' AND cohen_dz IS NOT NULL"
+                          ).df()
+    finally:
+        con.close()
+    eff = comp.effects[comp.effects["included"] & (comp.effects["source"] == "responses")]
+    m = eff.merge(pub, on=["workshop_id", "scale_id"])
+    m = m[m["n"].astype(float) == m["n_pairs"].astype(float)]
+    assert len(m) >= 10
+    assert np.max(np.abs(m["yi"].to_numpy(float) - m["cohen_dz"].to_numpy(float))) < 1e-9
+
+
+def _texts(pattern: str, page: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", x).strip() for x in re.findall(pattern, page, flags=re.S)]
+
+
+def test_russian_comparison_is_russian_throughout(warehouse):
+    comp = CohortComparison.prepare(warehouse, write=False, language="ru")
+    page = comp.html_sections()
+    headers = _texts(r"<th[^>]*>(.*?)</th>", page)
+    assert {"Семинар", "Шкала", "Группа", "Причина", "Семинаров", "Оценка", "ДИ от",
+            "Страна проведения", "Подгруппа"} <= set(headers)
+    # no column id of any table leaks into a Russian header ("n" is the same in both)
+    ids = {str(c) for table in comp.results_tables().values() for c in table.columns}
+    assert not (set(headers) & ids) - {"n"}
+    symbols = {"n", "p", "τ²", "I²", "Q", "p (Q)"}
+    assert all(re.search("[А-Яа-яЁё]", h) or h in symbols for h in headers), headers
+    # decimal commas: every non-integer number in a cell has a comma, none a point
+    cells = _texts(r"<td[^>]*>(.*?)</td>", page)
+    numbers = [c for c in cells if re.fullmatch(r"-?\d+[.,]\d+%?", c)]
+    assert len(numbers) > 50 and all("," in c for c in numbers)
+    assert "0,5" in page or "0,4" in page
+    # dates, host countries, group and subgroup labels, scale labels from the instrument
+    assert "14 ноября 2012 г." in page and "Казахстан" in page
+    assert "всего" in cells and "государственный сектор" in cells
+    label = comp.scale_labels["strategy_competence"]
+    assert re.search("[А-Яа-я]", label) and label in page
+    # the excluded-items reasons in Russian on screen, in English in results/
+    assert "состоит из вопросов re_materials, re_facilitation, re_venue" in page
+    assert "defines scale" not in page and "Instrument " not in page
+    assert comp.exclusions["reason"].str.contains("Instrument").all()
+    assert "Методология" in page and "Семинары сравниваются" in page
+    # forest plot: axis label, legend, ticks, alt text and caption in Russian
+    fig = comp.forest_plots()[0]
+    ax = fig.figure.axes[0]
+    assert ax.get_xlabel() == "d_z (95% ДИ)"
+    legend = [t.get_text() for t in fig.figure.legends[0].get_texts()]
+    assert legend[0] == "Семинар (d_z, 95% ДИ)" and "Объединённая оценка, всего" in legend
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and not any("." in t for t in ticks)
+    assert any("всего: k=" in t.get_text() for t in ax.get_yticklabels())
+    assert fig.alt_text.startswith("Лесовидный график") and "всего " in fig.alt_text
+    assert not re.search(r"\d\.\d", fig.alt_text) and " до " in fig.alt_text
+    assert fig.caption.startswith("Лесовидный график")
+
+
+def test_english_comparison_headers_and_words(warehouse):
+    comp = CohortComparison.prepare(warehouse, write=False, by="country")
+    page = comp.html_sections()
+    headers = set(_texts(r"<th[^>]*>(.*?)</th>", page))
+    assert {"Workshop", "Scale", "Reason", "Workshops", "Estimate"} <= headers
+    assert not re.search("[А-Яа-я]", page)
+    assert "14 November 2012" in page and "Kazakhstan" in page
+    fig = comp.forest_plots()[0]
+    assert fig.figure.axes[0].get_xlabel() == "d_z (95% CI)"
+    assert "overall" in fig.alt_text

@@ -201,7 +201,8 @@ def _cmd_warehouse_add(args: argparse.Namespace) -> int:
 
     path = check_warehouse_path(args.warehouse or default_warehouse_path())
     for folder in args.workshop_dir:
-        load = add_workshop(Path(folder), path, responses=not args.no_responses)
+        load = add_workshop(Path(folder), path, responses=not args.no_responses,
+                            wait=args.wait)
         what = (f"{len(load.responses)} pseudonymous answers (personal data)"
                 if load.holds_personal_data else "results only, no responses")
         print(f"Loaded {load.workshop_id} into {path.name}: {what}.")
@@ -236,6 +237,9 @@ def add_warehouse(sub: argparse._SubParsersAction) -> None:
                      help="warehouse file (default: $EVALUATION_WAREHOUSE or your data folder)")
     add.add_argument("--no-responses", action="store_true",
                      help="store results tables only, no pseudonymous responses")
+    add.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                     help="while another process is writing to the warehouse, wait up to "
+                     "SECONDS for it before giving up (default: %(default)g)")
     add.set_defaults(func=_cmd_warehouse_add)
     lst = ws.add_parser("list", help="one line per workshop in the warehouse",
                         description="Print id, phase, dates, instrument and respondent counts "

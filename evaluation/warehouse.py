@@ -26,6 +26,10 @@ Rules the module keeps:
   ``$XDG_DATA_HOME/workshop-evaluation/warehouse.duckdb``, else
   ``~/.local/share/workshop-evaluation/warehouse.duckdb``;
 - loading a workshop is one transaction, and loading it again replaces it (never duplicates);
+  a process killed mid-load leaves the file as it was before the load;
+- DuckDB lets one process at a time open the file: while another process holds it,
+  :func:`connect` retries for up to ``wait`` seconds (``evaluate warehouse add --wait``, default
+  :data:`DEFAULT_WAIT`), then stops with one sentence saying the file is in use;
 - the schema carries a version in ``meta``; :func:`connect` migrates an older file forward with
   the functions in :data:`MIGRATIONS` (one per version) and refuses a file from a newer toolkit.
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ENV_VAR",
+    "DEFAULT_WAIT",
     "SCHEMA_VERSION",
     "MIGRATIONS",
     "RESULT_TABLES",
@@ -76,6 +82,8 @@ __all__ = [
 
 #: Environment variable that overrides the default warehouse path.
 ENV_VAR = "EVALUATION_WAREHOUSE"
+#: Seconds ``warehouse add`` waits for a warehouse another process holds (``--wait``).
+DEFAULT_WAIT = 60.0
 #: Schema version this toolkit writes.
 SCHEMA_VERSION = 1
 #: Item types never stored in ``responses`` (free text may identify; codes are pseudonymised).
@@ -302,8 +310,19 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[i
     return applied
 
 
+def _lock_conflict(exc: BaseException, path: Path) -> bool:
+    """Whether a DuckDB error says another process holds the lock of the file at ``path``."""
+    import duckdb
+
+    if not isinstance(exc, duckdb.IOException):
+        return False
+    text = str(exc).replace(str(path), "").lower()  # the file's own name may say "lock"
+    return "could not set lock" in text or "conflicting lock" in text
+
+
 def connect(path: str | Path | None = None, read_only: bool = False,
-            create: bool = True) -> duckdb.DuckDBPyConnection:
+            create: bool = True, wait: float = 0.0,
+            busy_hint: str = "try again when it has finished") -> duckdb.DuckDBPyConnection:
     """Open (and create or migrate) the warehouse at ``path``; owner-only permissions.
 
     Parameters
@@ -314,6 +333,11 @@ def connect(path: str | Path | None = None, read_only: bool = False,
         Open for reading only (comparisons). A read-only file must exist and be current.
     create : bool
         Create the file when it does not exist (else :class:`WarehouseError`).
+    wait : float
+        Seconds to keep retrying while another process holds the file (DuckDB allows one
+        process at a time); then :class:`WarehouseError` ("... is in use by another process").
+    busy_hint : str
+        What that message tells the user to do.
 
     Examples
     --------
@@ -335,14 +359,25 @@ def connect(path: str | Path | None = None, read_only: bool = False,
     if not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(p.parent, 0o700)
-    old_umask = os.umask(0o077)
-    try:
-        con = duckdb.connect(str(p), read_only=read_only)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"The warehouse {p.name} cannot be opened "
-                             f"({type(exc).__name__}).") from None
-    finally:
-        os.umask(old_umask)
+    deadline = time.monotonic() + max(0.0, float(wait))
+    pause = 0.05
+    while True:
+        old_umask = os.umask(0o077)
+        try:
+            con = duckdb.connect(str(p), read_only=read_only)
+            break
+        except duckdb.Error as exc:
+            if not _lock_conflict(exc, p):
+                raise WarehouseError(f"The warehouse {p.name} cannot be opened "
+                                     f"({type(exc).__name__}).") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WarehouseError(f"The warehouse {p.name} is in use by another process; "
+                                     f"{busy_hint}.") from None
+        finally:
+            os.umask(old_umask)
+        time.sleep(min(pause, left))  # another process holds the file: wait for it
+        pause = min(2 * pause, 0.5)
     _owner_only(p)
     if read_only:
         version = schema_version(con)
@@ -362,8 +397,9 @@ def connect(path: str | Path | None = None, read_only: bool = False,
 
 
 @contextmanager
-def _opened(path: str | Path | None, read_only: bool = False) -> Iterator[Any]:
-    con = connect(path, read_only=read_only)
+def _opened(path: str | Path | None, read_only: bool = False, wait: float = 0.0,
+            busy_hint: str = "try again when it has finished") -> Iterator[Any]:
+    con = connect(path, read_only=read_only, wait=wait, busy_hint=busy_hint)
     try:
         yield con
     finally:
@@ -615,11 +651,14 @@ def add_workshop(
     k_min: int | None = None,
     n_resamples: int = 2000,
     seed: int = _SEED,
+    wait: float = DEFAULT_WAIT,
 ) -> WorkshopLoad:
     """Ingest, analyse and load one workshop folder (``evaluate warehouse add``).
 
     The result tables are the ones the workshop report publishes (same ``k_min`` and seed);
-    loading a workshop that is already there replaces it.
+    loading a workshop that is already there replaces it. The file is opened only for the load
+    itself (after the analysis); if another process holds it, the load waits up to ``wait``
+    seconds for it, then raises :class:`WarehouseError`.
     """
     from evaluation.analysis import analyze_workshop
     from evaluation.indicators import compute_indicators
@@ -634,7 +673,7 @@ def add_workshop(
     indicators = compute_indicators(ingest.waves, ingest.instrument, cfg, k_min=k,
                                     language="en", n_resamples=n_resamples, seed=seed)
     load = build_load(ingest, analysis, indicators, responses=responses)
-    with _opened(warehouse) as con:
+    with _opened(warehouse, wait=wait, busy_hint="try again or raise --wait") as con:
         load_workshop_into(con, load)
     return load
 
@@ -709,13 +748,16 @@ def format_workshop_list(frame: pd.DataFrame, name: str = "warehouse") -> str:
     return "\n".join(lines)
 
 
-def describe(path: str | Path | None = None) -> str:
-    """The ``evaluate warehouse list`` text of the warehouse at ``path`` (migrates it)."""
+def describe(path: str | Path | None = None, wait: float = DEFAULT_WAIT) -> str:
+    """The ``evaluate warehouse list`` text of the warehouse at ``path`` (migrates it).
+
+    Waits up to ``wait`` seconds while another process (a ``warehouse add``) holds the file.
+    """
     p = check_warehouse_path(default_warehouse_path() if path is None else path)
     if not p.is_file():
         raise WarehouseError(f"The warehouse {p.name} does not exist: load workshops first "
                              "with `evaluate warehouse add`.")
-    with _opened(p) as con:
+    with _opened(p, wait=wait) as con:
         frame = list_workshops(con)
     return format_workshop_list(frame, p.name)
 

@@ -836,21 +836,15 @@ class CohortComparison:
     def write_results(self) -> None:
         """Write ``results/*.csv``, ``results/provenance.json`` and ``annex.xlsx``."""
         from evaluation.outputs import atomic_write_csv, atomic_write_json
-        from evaluation.xlsx import write_workbook
+        from evaluation.xlsx import round_floats, write_tables
 
         out = Path(self.output_dir)
         tables = self.results_tables()
         for name, frame in tables.items():
-            atomic_write_csv(out / "results" / f"{name}.csv", _rounded(frame))
+            atomic_write_csv(out / "results" / f"{name}.csv", round_floats(frame))
         atomic_write_json(out / "results" / "provenance.json", self.provenance)
-        sheets = {}
-        for name, frame in tables.items():
-            shown = self.display.get(name, frame)
-            rows = [list(map(str, shown.columns))]
-            for rec in _rounded(shown).itertuples(index=False):
-                rows.append([_cell(v) for v in rec])
-            sheets[name[:31]] = rows
-        write_workbook(sheets, out / "annex.xlsx", escape_formulas=True)
+        write_tables({name: self.display.get(name, frame) for name, frame in tables.items()},
+                     out / "annex.xlsx")
 
     # ---- presentation ----------------------------------------------------------------------
     # Every table is shown through :meth:`_table`: ids become labels in the report language,
@@ -1151,24 +1145,6 @@ def _indicator_labels(language: str) -> dict[tuple[str, str], str]:
         if text and label.get("en"):
             out[(str(ind["id"]), str(label["en"]))] = str(text)
     return out
-
-
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(6)
-    return out
-
-
-def _cell(value: object) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def _workshop_table(ws: pd.DataFrame, k: int) -> pd.DataFrame:

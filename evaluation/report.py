@@ -30,7 +30,7 @@ from evaluation.i18n import column_label, fmt_date_range, fmt_number, fmt_percen
 from evaluation.indicators import compute_indicators, load_framework
 from evaluation.ingest import IngestResult, ingest_workshop, write_ingest_outputs
 from evaluation.outputs import atomic_write_csv, atomic_write_json
-from evaluation.xlsx import write_workbook
+from evaluation.xlsx import round_floats, write_tables
 
 __all__ = ["DESIGN_COLUMNS", "TEMPLATE", "WorkshopReport", "group_label", "id_labels",
            "knowledge_frame", "localize_table", "methods_table", "participation_counts",
@@ -198,18 +198,15 @@ class WorkshopReport:
         results = out / "results"
         tables = self.results_tables()
         for name, frame in tables.items():
-            atomic_write_csv(results / f"{name}.csv", _rounded(frame))
+            atomic_write_csv(results / f"{name}.csv", round_floats(frame))
         atomic_write_json(results / "provenance.json", self.provenance)
         write_ingest_outputs(self.ingest, ingest_dir=out / "ingest")
-        sheets = {}
+        shown = {}
         for name, frame in tables.items():
             display = self.analysis.display.get(name)
-            shown = display if display is not None and len(display) == len(frame) else frame
-            rows = [list(map(str, shown.columns))]
-            for rec in _rounded(shown).itertuples(index=False):
-                rows.append([_cell(v) for v in rec])
-            sheets[name[:31]] = rows
-        write_workbook(sheets, out / "annex.xlsx", escape_formulas=True)
+            shown[name] = display if display is not None and len(display) == len(frame) \
+                else frame
+        write_tables(shown, out / "annex.xlsx")
 
     # ---- presentation ------------------------------------------------------------------------
     def _h(self, key: str, level: int = 1) -> str:
@@ -897,25 +894,6 @@ def _rate_sentence(matching: dict, language: str) -> str:
     if pf is not None:
         s += f", pre→follow-up: {fmt_percent(pf)}"
     return s
-
-
-def _cell(value: object) -> object:
-    """A value openpyxl can store: missing → empty, numpy scalars → Python, else text."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(6)
-    return out
 
 
 def run_report(

@@ -18,10 +18,18 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-__all__ = ["FORMULA_PREFIXES", "neutralize_formula", "write_workbook", "normalize_xlsx_bytes"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "neutralize_formula",
+    "write_workbook",
+    "write_tables",
+    "round_floats",
+    "normalize_xlsx_bytes",
+]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FIXED_TIME = "2000-01-01T00:00:00Z"
@@ -117,6 +125,60 @@ def write_workbook(
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def round_floats(frame: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
+    """A copy of ``frame`` with float columns rounded (stable CSV and XLSX output).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.xlsx import round_floats
+    >>> round_floats(pd.DataFrame({"x": [1 / 3], "n": [3]}))["x"].tolist()
+    [0.333333]
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(digits)
+    return out
+
+
+def _cell(value: object) -> object:
+    """A value openpyxl can store: missing → empty, numpy scalars → Python, else text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write each table as a sheet (header row = column names), formulas neutralised.
+
+    This is how every ``annex.xlsx`` is written: published tables only, no index, no hidden
+    sheet, no pivot cache.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from openpyxl import load_workbook
+    >>> from evaluation.xlsx import write_tables
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_tables({"items": pd.DataFrame({"a": [1.5, None], "b": ["=x", "y"]})},
+    ...                      pathlib.Path(tmp) / "annex.xlsx")
+    ...     [[c.value for c in r] for r in load_workbook(p)["items"].iter_rows()]
+    [['a', 'b'], [1.5, "'=x"], [None, 'y']]
+    """
+    sheets = {}
+    for name, frame in tables.items():
+        rows: list[list[object]] = [list(map(str, frame.columns))]
+        rows += [[_cell(v) for v in rec] for rec in round_floats(frame).itertuples(index=False)]
+        sheets[str(name)[:31]] = rows
+    return write_workbook(sheets, path, escape_formulas=True)
 
 
 def normalize_xlsx_bytes(data: bytes) -> bytes:

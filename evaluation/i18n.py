@@ -106,6 +106,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "cat_disagree": {"en": "Disagree", "ru": "Не согласен(-на)"},
     "cat_neutral": {"en": "Neither", "ru": "Отчасти"},
     "cat_agree": {"en": "Agree", "ru": "Согласен(-на)"},
+    "cat_other": {"en": "Other answers", "ru": "Другие ответы"},
+    "cat_other_note": {"en": "“Other answers” joins the middle and the two lowest answers of an "
+                       "item where showing them apart would reveal answers given by fewer than "
+                       "{k} respondents.",
+                       "ru": "«Другие ответы» объединяют средний и два нижних варианта там, где "
+                       "их раздельный показ раскрыл бы ответы, которые дали менее {k} "
+                       "респондентов."},
     "reliability_table": {"en": "Reliability of the scales (Cronbach's alpha)",
                           "ru": "Надёжность шкал (альфа Кронбаха)"},
     # --- cohort comparison (evaluate compare) ---

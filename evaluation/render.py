@@ -31,6 +31,7 @@ from __future__ import annotations
 import html as _html
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -294,6 +295,7 @@ class ReportKernel:
     def __init__(self, kernel_name: str = "python3", startup_timeout: int = 60,
                  memory_limit_mb: int | None = 450) -> None:
         self.kernel_name = kernel_name
+        self._socket_dir: str | None = None
         self.startup_timeout = startup_timeout
         self.memory_limit_mb = memory_limit_mb
         self.km: Any = None
@@ -332,16 +334,28 @@ class ReportKernel:
         from jupyter_client.manager import AsyncKernelManager
         from nbclient import NotebookClient
 
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # Unix sockets in a fresh owner-only folder instead of TCP ports on localhost: no other
+        # local user can connect to the kernel, and nothing listens on the network.
+        self._socket_dir = tempfile.mkdtemp(prefix="evaluate-kernel-")
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
+                                ip=os.path.join(self._socket_dir, "k"))
         starter = NotebookClient(nbformat.v4.new_notebook(), km=km,
                                  kernel_name=self.kernel_name,
                                  startup_timeout=self.startup_timeout)
         self._cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
-        starter.start_new_kernel(cwd=self._cwd)
         try:
-            self.kc = starter.start_new_kernel_client()
+            starter.start_new_kernel(cwd=self._cwd)  # launches the process, does not wait
+            _import_renderers()  # this process has nothing else to do while the kernel boots
+            self.kc = starter.start_new_kernel_client()  # waits until the kernel answers
         except Exception:
+            from jupyter_core.utils import run_sync
+
             self.km = None
+            try:  # a kernel that started but never answered must not outlive us
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:
+                pass
+            self._remove_sockets()
             raise
         self.km = km
         self.notebooks_run = 0
@@ -369,6 +383,12 @@ class ReportKernel:
                 run_sync(km.cleanup_resources)()
             except Exception:
                 pass
+            self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
     def __enter__(self) -> ReportKernel:
         return self
@@ -481,7 +501,8 @@ def execute_notebook(
         Seconds one cell may run.
     kernel : ReportKernel, optional
         Run in this (reused) kernel instead of a new one; its namespace is reset first.
-        ``kernel_name`` is then ignored.
+        ``kernel_name`` is then ignored. Without it, a :class:`ReportKernel` is started for
+        this notebook (Unix sockets, no TCP port) and stopped afterwards.
 
     Returns
     -------
@@ -531,6 +552,10 @@ def execute_notebook(
     language = None
     if not (kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name")):
         language = "python"  # papermill needs it to write the parameters cell
+    if kernel is None:  # a kernel of our own on Unix sockets (see ReportKernel), then stopped
+        with ReportKernel(kernel_name or kernelspec.get("name") or "python3") as own:
+            return execute_notebook(template, output, parameters, cwd=cwd, timeout=timeout,
+                                    kernel=own)
     engine: dict[str, Any] = {}
     try:
         if kernel is not None:
@@ -810,6 +835,15 @@ def _default_title(nb: NotebookNode, fallback: str) -> str:
             if match:
                 return match[1]
     return fallback
+
+
+def _import_renderers() -> None:
+    """Import nbconvert's HTML exporter and WeasyPrint, which the steps after the notebook use."""
+    try:
+        import nbconvert.exporters.html  # noqa: F401
+        import weasyprint  # noqa: F401
+    except Exception:  # the render step itself reports a broken install, in one sentence
+        pass
 
 
 def render_notebook_report(

@@ -29,7 +29,7 @@ from evaluation.findings import findings, limitations
 from evaluation.i18n import column_label, fmt_date_range, fmt_number, fmt_percent, localize_cell, t
 from evaluation.indicators import compute_indicators, load_framework
 from evaluation.ingest import IngestResult, ingest_workshop, write_ingest_outputs
-from evaluation.outputs import atomic_write_csv, atomic_write_json
+from evaluation.outputs import atomic_write_csv, atomic_write_json, replace_directory
 from evaluation.xlsx import round_floats, write_tables
 
 __all__ = ["DESIGN_COLUMNS", "TEMPLATE", "WorkshopReport", "group_label", "id_labels",
@@ -195,11 +195,15 @@ class WorkshopReport:
     def write_results(self) -> None:
         """Write ``results/*.csv``, ``results/provenance.json``, ``annex.xlsx`` and ingest files."""
         out = self.output_dir
-        results = out / "results"
         tables = self.results_tables()
-        for name, frame in tables.items():
-            atomic_write_csv(results / f"{name}.csv", round_floats(frame))
-        atomic_write_json(results / "provenance.json", self.provenance)
+
+        def build(folder: Path) -> None:
+            for name, frame in tables.items():
+                atomic_write_csv(folder / f"{name}.csv", round_floats(frame))
+            atomic_write_json(folder / "provenance.json", self.provenance)
+
+        # all of results/ is swapped in at once: a reader sees the old set or the new one
+        replace_directory(out / "results", build)
         write_ingest_outputs(self.ingest, ingest_dir=out / "ingest")
         shown = {}
         for name, frame in tables.items():
@@ -331,9 +335,15 @@ class WorkshopReport:
         a = self.analysis
         _display_html(self._h("findings") + self._h("reaction", 2))
         inst = self.ingest.instrument
-        for list_id, shares in reaction_shares(a.reaction, inst, lg).items():
+        collapsed = getattr(a, "reaction_collapsed", None)
+        two_categories = False
+        for list_id, shares in reaction_shares(collapsed, inst, lg).items():
             title = t("reaction_figure", lg, scale=_list_title(inst, list_id, lg))
             self._show_figure("likert", data=shares, title=title)
+            two_categories |= shares.shape[1] == 2
+        if two_categories:
+            _display_html(f"<p class='note'>{html.escape(t('cat_other_note', lg, k=self.k_min))}"
+                          "</p>")
         table = a.display.get("reaction", a.reaction)
         cols = [c for c in ("item_id", "n", "mean", "mean_ci_low", "mean_ci_high", "pct_agree")
                 if c in table.columns]
@@ -492,7 +502,8 @@ class WorkshopReport:
                 fig = figures.dumbbell(frame, title=t("dumbbell_figure", lg), language=lg,
                                        k_min=self.k_min)
             elif which == "likert" and data is not None:
-                neutral = data.columns[len(data.columns) // 2] if len(data.columns) % 2 else None
+                neutral = data.attrs.get("neutral_column") or (
+                    data.columns[len(data.columns) // 2] if len(data.columns) % 2 else None)
                 fig = figures.likert_diverging(data, neutral_column=neutral, title=title,
                                                language=lg, k_min=self.k_min)
             elif which == "knowledge":
@@ -609,13 +620,20 @@ def group_label(instrument: Any, dimension: str, code: object, language: str = "
     return str(code)
 
 
-def reaction_shares(reaction: pd.DataFrame, instrument: Any,
+def reaction_shares(collapsed: pd.DataFrame, instrument: Any,
                     language: str = "en") -> dict[str, pd.DataFrame]:
-    """Percent of answers per category for the reaction items, one frame per choice list.
+    """Percent of answers per collapsed category for the reaction items, one frame per choice list.
 
-    Built only from the published (suppressed) counts ``count_1`` … ``count_k``: an item with
-    any suppressed count is all NaN (drawn as "suppressed"). Rows are item labels in instrument
-    order; columns are the choice labels in the list's fixed order.
+    Built only from the published (suppressed) counts of
+    :attr:`evaluation.analysis.WorkshopAnalysis.reaction_collapsed`, where the five answers are
+    collapsed to three categories (1-2, 3, 4-5), so that far fewer cells fall below the
+    threshold than with five. A chart shows the three categories when every item with a
+    published ``n`` has them; otherwise, when only the top category and ``n`` are published, it
+    shows two: the top category and "other answers" (``n`` minus the top count; both numbers
+    are published, so nothing hidden is revealed). An item whose ``n`` or top count is
+    suppressed is all NaN (drawn as "suppressed"). Rows are the (shortened) item labels in
+    instrument order; column labels name the answers of the list they stand for;
+    ``frame.attrs["neutral_column"]`` names the column drawn grey around zero.
 
     Examples
     --------
@@ -623,38 +641,57 @@ def reaction_shares(reaction: pd.DataFrame, instrument: Any,
     >>> from evaluation.instrument import default_instrument_path, load_instrument
     >>> from evaluation.report import reaction_shares
     >>> inst = load_instrument(default_instrument_path())
-    >>> table = pd.DataFrame({"item_id": ["re_relevance"], "count_1": [0.0], "count_2": [0.0],
-    ...     "count_3": [5.0], "count_4": [10.0], "count_5": [5.0]})
+    >>> table = pd.DataFrame({"item_id": ["re_relevance", "re_better_positioned"],
+    ...     "n": [20.0, 20.0], "disagree": [5.0, 5.0], "neutral": [5.0, 5.0],
+    ...     "agree": [10.0, 10.0]})
     >>> shares = reaction_shares(table, inst)["agree5"]
+    >>> shares.columns.tolist()
+    ['Strongly disagree / Somewhat disagree', 'Neither agree nor disagree', \
+'Somewhat agree / Strongly agree']
     >>> shares.iloc[0].tolist()
-    [0.0, 0.0, 25.0, 50.0, 25.0]
-    >>> table.loc[0, "count_1"] = np.nan
-    >>> bool(reaction_shares(table, inst)["agree5"].isna().all(axis=None))
+    [25.0, 25.0, 50.0]
+    >>> table.loc[1, ["disagree", "neutral"]] = np.nan  # suppressed: two categories remain
+    >>> reaction_shares(table, inst)["agree5"].iloc[1].tolist()
+    [50.0, 50.0]
+    >>> table.loc[0, "agree"] = np.nan
+    >>> bool(reaction_shares(table, inst)["agree5"].iloc[0].isna().all())
     True
     """
-    out: dict[str, list[tuple[str, list[float]]]] = {}
-    columns: dict[str, list[str]] = {}
-    for row in reaction.itertuples(index=False):
-        item_id = row.item_id
-        if not instrument.has_item(item_id):
+    groups: dict[str, list[tuple[str, list[float | None]]]] = {}
+    labels: dict[str, list[str]] = {}
+    if collapsed is None or len(collapsed) == 0:
+        return {}
+    for row in collapsed.itertuples(index=False):
+        if not instrument.has_item(row.item_id):
             continue
-        item = instrument.item(item_id)
+        item = instrument.item(row.item_id)
         clist = instrument.choice_list_of(item)
-        if clist is None:
+        if clist is None or len(clist.choices) != 5:
             continue
-        k = len(clist.choices)
-        counts = [_float(getattr(row, f"count_{j}", None)) for j in range(1, k + 1)]
-        counts = [float("nan") if c is None else c for c in counts]
-        total = sum(counts)
-        if any(c != c for c in counts) or total <= 0:
-            shares = [float("nan")] * k
-        else:
-            shares = [100.0 * c / total for c in counts]
-        out.setdefault(clist.id, []).append((item.label(language), shares))
-        columns[clist.id] = [c.label(language) for c in clist.choices]
-    return {lid: pd.DataFrame([s for _, s in rows], index=[lab for lab, _ in rows],
-                              columns=columns[lid])
-            for lid, rows in out.items()}
+        counts = [_float(getattr(row, c, None)) for c in ("n", "disagree", "neutral", "agree")]
+        counts = [None if c is None or c != c else c for c in counts]
+        groups.setdefault(clist.id, []).append((item.label(language), counts))
+        names = [c.label(language) for c in clist.choices]
+        labels[clist.id] = [f"{names[0]} / {names[1]}", names[2], f"{names[3]} / {names[4]}"]
+    frames = {}
+    for list_id, rows in groups.items():
+        shown = [c for _, c in rows if c[0] and c[3] is not None]
+        three = all(c[1] is not None and c[2] is not None for c in shown)
+        data = []
+        for _, (n, low, middle, high) in rows:
+            if not n or high is None:
+                data.append([float("nan")] * (3 if three else 2))
+            elif three:
+                data.append([100.0 * low / n, 100.0 * middle / n, 100.0 * high / n])
+            else:
+                data.append([100.0 * (n - high) / n, 100.0 * high / n])
+        columns = labels[list_id] if three else [t("cat_other", language), labels[list_id][2]]
+        frame = pd.DataFrame(data, index=_short_labels([label for label, _ in rows]),
+                             columns=columns)
+        # the middle category, or "other answers", is drawn grey and centred on zero
+        frame.attrs["neutral_column"] = columns[1] if three else columns[0]
+        frames[list_id] = frame
+    return frames
 
 
 def item_shares(distributions: pd.DataFrame | None, instrument: Any,

@@ -73,6 +73,34 @@ def test_reused_kernel_forgets_names_figures_and_counts(tmp_path):
     assert not kernel.started
 
 
+def test_kernel_channels_are_owner_only_unix_sockets(tmp_path):
+    """The five kernel channels use Unix sockets in a private folder, removed afterwards.
+
+    No kernel channel is a TCP port that another local user could connect to. (ipykernel still
+    binds one loopback-only pipe for the output of forked subprocesses; it is authenticated by a
+    random token. The test checks that every TCP socket of the kernel is on 127.0.0.1.)
+    """
+    probe = _template(tmp_path / "probe.ipynb", "import os\nprint(os.getpid())")
+    with ReportKernel() as kernel:
+        execute_notebook(probe, None, {}, kernel=kernel)
+        info = kernel.km.get_connection_info()
+        socket_dir = Path(info["ip"]).parent
+        assert info["transport"] == "ipc"
+        assert oct(socket_dir.stat().st_mode & 0o777) == "0o700"
+        assert sum(p.is_socket() for p in socket_dir.iterdir()) == 5
+        if Path("/proc/net/tcp").exists():  # Linux: the kernel's TCP sockets and their addresses
+            inodes = {os.readlink(f)[len("socket:["):-1]
+                      for f in Path(f"/proc/{kernel.pid}/fd").iterdir()
+                      if os.readlink(f).startswith("socket:")}
+            local = [line.split()[1].split(":")[0]
+                     for table in ("/proc/net/tcp", "/proc/net/tcp6") if Path(table).exists()
+                     for line in Path(table).read_text().splitlines()[1:]
+                     if line.split()[9] in inodes]
+            loopback = {"0100007F", "00000000000000000000000001000000"}
+            assert len(local) <= 1 and set(local) <= loopback, local
+    assert not socket_dir.exists()
+
+
 def test_failing_notebook_leaves_a_usable_kernel(tmp_path):
     bad = _template(tmp_path / "bad.ipynb", "secret = 1\nraise ValueError('stop')")
     second = _template(tmp_path / "second.ipynb", SECOND)

@@ -169,6 +169,45 @@ def test_failed_write_keeps_the_previous_ingest(tmp_path, monkeypatch):
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".partial")]
 
 
+RESULT_FILES = {"items.csv", "scales.csv", "indicators.csv", "participation.csv", "unpaired.csv",
+                "reliability.csv", "knowledge.csv", "reaction.csv", "followup.csv",
+                "cooperation.csv", "disaggregation.csv", "distributions.csv",
+                "matching_bias.csv", "provenance.json"}
+
+
+def _check_results(out: Path) -> None:
+    """``results/`` is absent or holds the whole set of files, never a part of it."""
+    results = out / "results"
+    if results.exists():
+        present = {p.name for p in results.iterdir() if not _hidden_temp(p.name)}
+        assert present == RESULT_FILES, sorted(present ^ RESULT_FILES)
+
+
+def test_failed_write_keeps_the_previous_results(tmp_path, monkeypatch):
+    """An error while ``results/`` is written leaves the previous folder whole and untouched."""
+    import evaluation.report as report_module
+    from evaluation.report import WorkshopReport
+
+    ws = _workshop(tmp_path)
+    out = tmp_path / "out"
+    report = WorkshopReport.prepare(ws, out, n_resamples=200)
+    before = {p.name: p.read_bytes() for p in (out / "results").iterdir()}
+    assert set(before) == RESULT_FILES
+    written = []
+
+    def full_disk_after_three(path, frame, mode=None):
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        written.append(Path(path).name)
+        Path(path).write_text("new", encoding="utf-8")
+
+    monkeypatch.setattr(report_module, "atomic_write_csv", full_disk_after_three)
+    with pytest.raises(OSError):
+        report.write_results()
+    assert {p.name: p.read_bytes() for p in (out / "results").iterdir()} == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+
+
 @pytest.mark.slow
 def test_killed_report_leaves_only_complete_results(tmp_path):
     ws = _workshop(tmp_path)
@@ -177,7 +216,9 @@ def test_killed_report_leaves_only_complete_results(tmp_path):
     for delay in (3.0, 6.0, 9.0):
         _run(args, delay)
         _check_tree(out)
+        _check_results(out)
         _check_tree(ws / "processed")
     assert _run(args, None) == 0
     _check_tree(out)
+    _check_results(out)
     assert (out / "report.html").is_file() and (out / "results" / "items.csv").is_file()

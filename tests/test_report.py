@@ -201,19 +201,31 @@ def test_report_sections_show_labels_figures_and_russian_numbers(rendered):
 
 
 def test_reaction_chart_uses_only_published_counts(tmp_path):
+    """Reaction charts come from the protected 3-category counts and show what they allow."""
     from evaluation.report import reaction_shares
 
     a = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=200, write=False)
-    shares = reaction_shares(a.analysis.reaction, a.ingest.instrument)
+    collapsed = a.analysis.reaction_collapsed.set_index("item_id")
+    shares = reaction_shares(a.analysis.reaction_collapsed, a.ingest.instrument)
+    assert shares, "no reaction chart"
+    inst = a.ingest.instrument
+    drawn = 0
     for list_id, frame in shares.items():
-        for label, row in frame.iterrows():
-            item = next(i for i in a.ingest.instrument.items if i.label("en") == label)
-            published = a.analysis.reaction.set_index("item_id").loc[item.id]
-            counts = [published[f"count_{j}"] for j in range(1, frame.shape[1] + 1)]
-            if any(pd.isna(c) for c in counts):
+        ids = [i for i in collapsed.index if inst.item(i).choices == list_id]
+        assert len(ids) == len(frame), list_id
+        for item_id, (label, row) in zip(ids, frame.iterrows(), strict=True):
+            published = collapsed.loc[item_id]
+            if pd.isna(published["n"]) or pd.isna(published["agree"]):
                 assert row.isna().all(), (list_id, label)
-            else:
-                assert abs(row.sum() - 100) < 1e-9
+                continue
+            drawn += 1
+            assert abs(row.sum() - 100) < 1e-9
+            # the top category is the published count over the published n
+            assert row.iloc[-1] == pytest.approx(100 * published["agree"] / published["n"])
+            if frame.shape[1] == 3:
+                assert not pd.isna(published["disagree"]) and not pd.isna(published["neutral"])
+    # the flagship's 5-category counts are mostly suppressed; the collapsed ones still draw
+    assert drawn >= 5
 
 
 def test_unreviewed_open_items_show_counts_only(rendered):

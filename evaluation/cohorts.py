@@ -654,6 +654,7 @@ class CohortComparison:
         k_min: int | None = None,
         write: bool = True,
         con: Any = None,
+        wait: float = 60.0,
     ) -> CohortComparison:
         """Query the warehouse and build every table (and write them when ``write``).
 
@@ -676,6 +677,9 @@ class CohortComparison:
             Write the result files.
         con : DuckDB connection, optional
             An open connection (benchmarks, tests); otherwise the file is opened read-only.
+        wait : float, default 60
+            While another process writes to the warehouse (``evaluate warehouse add``), wait up
+            to this many seconds for it, then fail with one sentence.
         """
         from evaluation.warehouse import connect
 
@@ -686,7 +690,8 @@ class CohortComparison:
             workshops = [w for w in workshops.replace(",", " ").split() if w]
         own = con is None
         if own:
-            con = connect(warehouse, read_only=True)
+            con = connect(warehouse, read_only=True, wait=wait,
+                          busy_hint="try again or raise --wait")
         try:
             comp = cls._build(con, by, list(workshops or []), language, k_min)
         finally:
@@ -1400,8 +1405,11 @@ def run_compare(
     workshops: Sequence[str] | None = None,
     language: str = "en",
     k_min: int | None = None,
+    wait: float = 60.0,
 ) -> dict[str, Path]:
     """Execute the comparison notebook and render HTML and PDF (``evaluate compare``).
+
+    ``wait``: seconds to wait for a process that is writing to the warehouse.
 
     Returns the paths written: ``ipynb``, ``html``, ``pdf`` (``report.<lang>.*`` for a language
     other than English), ``results`` and ``annex``.
@@ -1416,11 +1424,11 @@ def run_compare(
     out = Path(out_dir)
     # Fail early (one sentence) rather than inside the notebook.
     probe = CohortComparison.prepare(wh, None, by=by, workshops=workshops, language=language,
-                                     k_min=k_min, write=False)
+                                     k_min=k_min, write=False, wait=wait)
     stem = "report" if language == "en" else f"report.{language}"
     params = {"warehouse": str(wh.resolve()), "output_dir": str(out.resolve()), "by": by,
               "workshops": " ".join(workshops or []), "language": language,
-              "k_min": int(k_min or 0)}
+              "k_min": int(k_min or 0), "wait": float(wait)}
     w = _w(language)
     paths = dict(render_notebook_report(
         TEMPLATE, out, params, stem=stem, language=language,

@@ -255,7 +255,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or str(Path("reports") / "cohorts" / f"by-{args.by}")
     for language in args.lang or ["en"]:
         paths = run_compare(args.warehouse, out, by=args.by, workshops=args.workshops,
-                            language=language, k_min=args.k_min)
+                            language=language, k_min=args.k_min, wait=args.wait)
         print(f"[{language}] " + ", ".join(f"{k}: {v}" for k, v in paths.items()))
     return 0
 
@@ -283,6 +283,9 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
                    help="suppression threshold (default: the strictest of the workshops)")
     p.add_argument("--out", default=None,
                    help="output folder (default: reports/cohorts/by-<by>)")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="while another process is writing to the warehouse, wait up to "
+                   "SECONDS for it before giving up (default: %(default)g)")
     p.set_defaults(func=_cmd_compare)
 
 

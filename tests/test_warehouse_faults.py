@@ -378,3 +378,36 @@ def test_connect_retries_only_lock_conflicts(tmp_path):
     path.write_bytes(b"not a duckdb file" * 1000)
     with pytest.raises(WarehouseError, match=r"^The warehouse broken.duckdb cannot be "):
         wh.connect(path, wait=3600)
+
+
+def test_compare_waits_for_a_writer_then_gives_up_with_one_sentence(tmp_path):
+    """``evaluate compare`` waits for a process writing to the warehouse (``--wait``)."""
+    path = tmp_path / "private" / "w.duckdb"
+    for name in (OTHER, TARGET):
+        wh.add_workshop(_copy(name, tmp_path), path, n_resamples=200)
+    out = tmp_path / "cohorts"
+    holder = _popen(["-c", _HOLDING, str(path)], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    waiting = None
+    try:
+        assert holder.stdout.readline().startswith("HOLDING")
+        refused = _cli("compare", "--warehouse", str(path), "--out", str(out), "--wait", "0.5")
+        waiting = _popen(["-c", _ANNOUNCING, "compare", "--warehouse", str(path), "--out",
+                          str(out), "--wait", "300"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+        assert waiting.stdout.readline().startswith("CONNECTING")
+        assert waiting.poll() is None  # still waiting: the file is held
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=60) == 0
+        _, err = waiting.communicate(timeout=600)
+    finally:
+        for proc in (holder, waiting):
+            if proc is not None:
+                _kill(proc)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("evaluate: The warehouse w.duckdb is in use by another "
+                                      "process; try again or raise --wait.")
+    assert "Traceback" not in refused.stderr
+    assert waiting.returncode == 0, err
+    assert (out / "report.html").is_file() and (out / "results").is_dir()

@@ -185,3 +185,27 @@ def test_show_displays_html_with_alt_in_ipython(monkeypatch):
     assert raw is True
     assert 'alt="Bar chart of 3 groups"' in bundle["text/html"]
     assert bundle["text/plain"] == "Bar chart of 3 groups"
+
+
+def test_each_figure_is_laid_out_and_drawn_once(monkeypatch):
+    import matplotlib.figure
+
+    draws = []
+    draw = matplotlib.figure.Figure.draw
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw",
+                        lambda self, renderer: draws.append(self) or draw(self, renderer))
+    out = BUILDERS["likert"]("en")
+    assert draws == [out.figure]
+
+
+def test_png_is_rgb_at_150_dpi_and_fills_the_figure():
+    import io
+
+    from PIL import Image
+
+    out = BUILDERS["dumbbell"]("en")
+    image = Image.open(io.BytesIO(out.png_bytes))
+    assert image.mode == "RGB"
+    assert image.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+    width, height = out.figure.get_size_inches()
+    assert image.size == (round(width * 150), round(height * 150))

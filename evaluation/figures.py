@@ -361,6 +361,9 @@ def likert_diverging(
     True
     >>> "suppressed (<5)" in out.alt_text
     True
+    >>> two = pd.DataFrame([[30.0, 70.0]], index=["Useful"], columns=["Other answers", "Agree"])
+    >>> likert_diverging(two, neutral_column="Other answers").alt_text.split(". ")[-1]
+    'Useful: 70.0% Agree, 30.0% Other answers.'
     """
     if not isinstance(dist, pd.DataFrame) or dist.shape[1] < 2:
         raise ValueError("likert_diverging needs a DataFrame with at least two category columns")
@@ -412,11 +415,13 @@ def likert_diverging(
                         ax.text(left + width / 2, row, f"{width:.0f}", ha="center", va="center",
                                 fontsize=7.5, color=_text_colour(colours[cat]))
                 left += width
-            pos, neg = shares[positive].sum(), shares[negative].sum()
-            summary.append(
-                f"{item}: {_fmt(pos, language)}% {joiner.join(positive)}, "
-                f"{_fmt(neg, language)}% {joiner.join(negative)}"
-            )
+            groups = [(shares[positive].sum(), joiner.join(positive))] if positive else []
+            if neutral_column is not None:
+                groups.append((neutral, str(neutral_column)))
+            if negative:
+                groups.append((shares[negative].sum(), joiner.join(negative)))
+            summary.append(f"{item}: " + ", ".join(f"{_fmt(share, language)}% {name}"
+                                                   for share, name in groups))
         # legend entries in the fixed category order, even if some were empty
         handles = [mpl.patches.Patch(color=colours[c], label=c) for c in categories]
         long = sum(len(c) for c in categories) > 60

@@ -94,7 +94,13 @@ def test_png_alt_text_and_suppression_note(name, language):
 
 
 def test_alt_text_mentions_the_data():
-    assert "Могу разработать НПД: 60.0% A or SA, 30.0% SD or D" in BUILDERS["likert"]("en").alt_text
+    likert = BUILDERS["likert"]("en").alt_text
+    assert "Могу разработать НПД: 60.0% A or SA, 10.0% N, 30.0% SD or D" in likert
+    # "other answers" drawn as the neutral first column: no empty negative group in the text
+    two = F.likert_diverging(pd.DataFrame([[30.0, 70.0]], index=["Useful"],
+                                          columns=["Other answers", "Agree"]),
+                             neutral_column="Other answers")
+    assert two.alt_text.endswith("Useful: 70.0% Agree, 30.0% Other answers.")
     dumb = BUILDERS["dumbbell"]("en").alt_text
     assert "Knowledge: Before 2.1, After 3.4, change +1.3 (95% CI 0.8 to 1.8), n=24" in dumb
     dash = BUILDERS["dashboard"]("en").alt_text

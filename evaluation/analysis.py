@@ -35,6 +35,7 @@ Rules (stated in the report's methodology):
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,10 +231,10 @@ def matched_pairs(waves: Mapping[str, pd.DataFrame], wave_a: str, wave_b: str) -
     common = sorted(set(ka) & set(kb))
     if not common:
         return empty
-    ra = pd.Series(ka.index, index=ka.to_numpy())
-    rb = pd.Series(kb.index, index=kb.to_numpy())
-    out = pd.DataFrame({"record_a": ra.loc[common].to_numpy(),
-                        "record_b": rb.loc[common].to_numpy()}, dtype=object)
+    record_a = dict(zip(ka.to_numpy(), ka.index, strict=True))
+    record_b = dict(zip(kb.to_numpy(), kb.index, strict=True))
+    out = pd.DataFrame({"record_a": [record_a[key] for key in common],
+                        "record_b": [record_b[key] for key in common]}, dtype=object)
     out.index = pd.Index(common, name="participant_key")
     return out
 
@@ -331,7 +332,7 @@ class _Sdc:
         pt = self.protected.get(name)
         if pt is None:
             return np.nan
-        value = pt.numeric.loc[row, column]
+        value = pt.numeric.at[row, column]
         return float(value) if pd.notna(value) else np.nan
 
     def policy(self, k: int | None = None) -> DisclosurePolicy:
@@ -357,22 +358,22 @@ class _Sdc:
         percentage column to columns that must be hidden with it (its confidence limits);
         ``row_k`` gives a per-row threshold (high-sensitivity items).
         """
-        out = frame.copy()
-        if out.empty:
+        if frame.empty:
+            out = frame.copy()
             self.display[name] = out.astype(object)
             return out
-        labels = [str(x) for x in labels]
-        work = out.copy()
-        work.index = pd.Index(labels)
-        counts = work[list(count_columns)].apply(pd.to_numeric, errors="coerce").fillna(0)
-        work["__n"] = counts.min(axis=1).astype(int)
-        ks = pd.Series(list(row_k) if row_k is not None else [self.k_min] * len(work),
-                       index=work.index).astype(int)
+        work = frame.copy()
+        work.index = pd.Index([str(x) for x in labels])
+        counts = np.column_stack([
+            pd.to_numeric(work[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            for c in count_columns])
+        work["__n"] = np.nan_to_num(counts, nan=0.0).min(axis=1).astype(int)
+        ks = np.array(list(row_k) if row_k is not None else [self.k_min] * len(work), dtype=int)
         pct_cols = [c for g in percent_groups for c in g]
         formats = {c: "{:.0f}" for c in count_columns}
-        numeric_parts, display_parts, supp_parts = [], [], []
-        for k in sorted(ks.unique()):
-            part = work[ks == k]
+        numeric_parts, display_parts = [], []
+        for k in np.unique(ks).tolist():
+            part = work if (ks == k).all() else work[ks == k]
             tmp_log = SdcLog()
             pt = protect_statistics_table(
                 part, "__n", [*count_columns, *value_columns], self.policy(k), tmp_log, name,
@@ -382,44 +383,74 @@ class _Sdc:
                 if e.column != "__n":
                     self.log.add(e.table, e.row, e.column, e.rule, e.threshold)
             num, disp, sup = pt.numeric.copy(), pt.display.copy(), pt.suppressed.copy()
-            for row in part.index:
-                small = int(part.loc[row, "__n"]) < k
-                for c in count_columns:
-                    v = pd.to_numeric(part.loc[row, c], errors="coerce")
-                    if small and not pd.isna(v) and (0 < v < k or v == 0):
-                        disp.loc[row, c] = f"<{k}"
-                        num.loc[row, c] = np.nan
-                    elif small and not pd.isna(v):
-                        # Another n of the row is small; this one is published.
-                        disp.loc[row, c] = f"{int(v)}"
-                        num.loc[row, c] = float(v)
-                        sup.loc[row, c] = False
-                for pct, deps in (linked or {}).items():
-                    if bool(sup.loc[row, pct]) and not small:
+            small = part["__n"].to_numpy(dtype=int) < k
+            for c in count_columns:
+                _publish_counts(num, disp, sup, c, small, k,
+                                pd.to_numeric(part[c], errors="coerce").to_numpy(dtype=float))
+            for pos, row in enumerate(part.index if linked else ()):
+                for pct, deps in linked.items():
+                    if bool(sup[pct].iat[pos]) and not small[pos]:
                         for dep in deps:
-                            if not bool(sup.loc[row, dep]):
-                                sup.loc[row, dep] = True
-                                num.loc[row, dep] = np.nan
-                                disp.loc[row, dep] = "–"
+                            if not bool(sup[dep].iat[pos]):
+                                _hide_cell(num, disp, sup, pos, dep)
                                 self.log.add(name, row, dep, "complementary", k)
-                if suppressed_column is not None:
-                    num.loc[row, suppressed_column] = small
-                    disp.loc[row, suppressed_column] = "yes" if small else ""
+            if suppressed_column is not None:
+                num[suppressed_column] = small
+                disp[suppressed_column] = _text_column(np.where(small, "yes", ""), disp.index)
             numeric_parts.append(num)
             display_parts.append(disp)
-            supp_parts.append(sup)
-        num = pd.concat(numeric_parts).loc[work.index]
-        disp = pd.concat(display_parts).loc[work.index].drop(columns="__n")
+        num = _in_row_order(numeric_parts, work.index)
+        disp = _in_row_order(display_parts, work.index).drop(columns="__n")
         self.display[name] = disp.reset_index(drop=True)
-        result = num[list(out.columns)].reset_index(drop=True)
+        result = num[list(frame.columns)].reset_index(drop=True)
         for c in count_columns:
             result[c] = pd.to_numeric(result[c], errors="coerce").astype("Int64")
         if suppressed_column is not None:
             result[suppressed_column] = result[suppressed_column].astype(bool)
         for c in pct_cols + list(value_columns):
-            result[c] = pd.to_numeric(result[c], errors="coerce").astype(float)
-        result.index = out.index
+            if result[c].dtype != np.float64:
+                result[c] = pd.to_numeric(result[c], errors="coerce").astype(float)
+        result.index = frame.index
         return result
+
+
+def _in_row_order(parts: list[pd.DataFrame], index: pd.Index) -> pd.DataFrame:
+    """The row blocks of a table (protected one threshold at a time) put back in order."""
+    return parts[0] if len(parts) == 1 else pd.concat(parts).loc[index]
+
+
+def _publish_counts(num: pd.DataFrame, disp: pd.DataFrame, sup: pd.DataFrame, column: str,
+                    small: np.ndarray, k: int, values: np.ndarray) -> None:
+    """Show the ``n``'s of the small rows (``small``) of a protected statistics table.
+
+    A count under ``k`` (zero included) reads ``"<k"``; a count of ``k`` or more, in a row that
+    another, small ``n`` suppressed, is published. ``values`` are the counts before protection.
+    """
+    known = small & ~np.isnan(values)
+    if not known.any():
+        return
+    hidden = known & (((values > 0) & (values < k)) | (values == 0))
+    shown = known & ~hidden
+    num[column] = np.where(hidden, np.nan, np.where(shown, values, num[column].to_numpy()))
+    text = disp[column].to_numpy(dtype=object, copy=True)
+    text[hidden] = f"<{k}"
+    text[shown] = [f"{int(v)}" for v in values[shown]]
+    disp[column] = _text_column(text, disp.index)
+    if shown.any():
+        sup[column] = sup[column].to_numpy(copy=True) & ~shown
+
+
+def _text_column(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """A display column as text objects (pandas would otherwise infer its ``str`` dtype)."""
+    return pd.Series(values, index=index, dtype=object)
+
+
+def _hide_cell(num: pd.DataFrame, disp: pd.DataFrame, sup: pd.DataFrame, pos: int,
+               column: str) -> None:
+    """Suppress one cell (row position ``pos``) of a protected statistics table."""
+    sup.iloc[pos, sup.columns.get_loc(column)] = True
+    num.iloc[pos, num.columns.get_loc(column)] = np.nan
+    disp.iloc[pos, disp.columns.get_loc(column)] = "–"
 
 
 def _likert_categories(points: int) -> list[str]:
@@ -456,21 +487,31 @@ def _apply_count_pattern(sdc: _Sdc, out: pd.DataFrame, table: str, labels: Seque
     disp = sdc.display[table]
     policy = sdc.policy()
     tot = policy.total_label
+    shown: dict[str, np.ndarray] = {}
+    hidden_rows: dict[str, list[int]] = {}
     for pos, name, row, shares in links:
         pt = sdc.protected.get(name)
         if pt is None:
             continue
-        if bool(pt.suppressed.loc[row, tot]):
+        hidden = pt.suppressed.loc[row]
+        if bool(hidden[tot]):
             cols = [n_column, *row_columns]
-        elif bool(pt.suppressed.loc[row].drop(tot).any()):
+        elif bool(hidden.drop(tot).any()):
             cols = list(shares)
         else:
             continue
         for c in cols:
-            if pd.notna(out.loc[pos, c]):
-                out.loc[pos, c] = np.nan
-                disp.loc[pos, c] = policy.count_marker if c == n_column else "–"
+            if c not in shown:
+                shown[c] = out[c].notna().to_numpy(copy=True)
+            if shown[c][pos]:
+                shown[c][pos] = False
+                hidden_rows.setdefault(c, []).append(pos)
                 sdc.log.add(table, labels[pos], c, "complementary", pt.k_min)
+    for c, rows in hidden_rows.items():
+        out.iloc[rows, out.columns.get_loc(c)] = np.nan
+        text = disp[c].to_numpy(dtype=object, copy=True)
+        text[rows] = policy.count_marker if c == n_column else "–"
+        disp[c] = _text_column(text, disp.index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,7 +520,7 @@ def _apply_count_pattern(sdc: _Sdc, out: pd.DataFrame, table: str, labels: Seque
 
 
 class _Scores:
-    """Cached scores of every wave (``retro`` from the post frame)."""
+    """Cached scores of every wave (``retro`` from the post frame), each computed once."""
 
     def __init__(self, waves: Mapping[str, pd.DataFrame], instrument: Instrument):
         self.waves = waves
@@ -487,6 +528,12 @@ class _Scores:
         self._items: dict[str, pd.DataFrame] = {}
         self._scales: dict[str, pd.DataFrame] = {}
         self._index: dict[str, pd.Series] = {}
+        self._values: dict[str, pd.DataFrame] = {}
+        self._blocks: dict[str, dict[str, pd.DataFrame]] = {}
+        self._alpha: dict[tuple[str, str], stats.AlphaResult] = {}
+        self._pairs: dict[tuple[str, str], pd.DataFrame] = {}
+        self._correct: dict[str, pd.DataFrame] = {}
+        self._knowledge: dict[str, pd.Series] = {}
 
     def present(self, wave: str) -> bool:
         frame = wave_frame(self.waves, wave)
@@ -505,14 +552,65 @@ class _Scores:
     def scales(self, wave: str) -> pd.DataFrame:
         if wave not in self._scales:
             frame = wave_frame(self.waves, wave)
-            self._scales[wave] = scoring.scale_scores(frame, self.inst, wave)
+            self._scales[wave] = scoring.scale_scores(frame, self.inst, wave,
+                                                      items=self.items(wave))
         return self._scales[wave]
 
     def index(self, wave: str) -> pd.Series:
         if wave not in self._index:
             frame = wave_frame(self.waves, wave)
-            self._index[wave] = scoring.domain_scores(frame, self.inst, wave, "readiness")
+            self._index[wave] = scoring.domain_scores(frame, self.inst, wave, "readiness",
+                                                      scales=self.scales(wave))
         return self._index[wave]
+
+    def values(self, wave: str) -> pd.DataFrame:
+        """Scale scores of ``wave`` and, when its readiness scales are scored, the index."""
+        if wave not in self._values:
+            values = self.scales(wave).copy()
+            if _readiness_scales(self.inst, values):
+                values[READINESS_INDEX] = self.index(wave)
+            self._values[wave] = values
+        return self._values[wave]
+
+    def blocks(self, wave: str) -> dict[str, pd.DataFrame]:
+        """Item blocks (all respondents of ``wave``) of every scale scored in that wave.
+
+        The readiness index's block holds the readiness scale scores.
+        """
+        if wave not in self._blocks:
+            scales = self.scales(wave)
+            items = self.items(wave)
+            blocks = {s: items[list(self.inst.scales[s].items)] for s in scales.columns}
+            ready = _readiness_scales(self.inst, scales)
+            if ready:
+                blocks[READINESS_INDEX] = scales[ready]
+            self._blocks[wave] = blocks
+        return self._blocks[wave]
+
+    def alpha(self, wave: str, scale_id: str) -> stats.AlphaResult:
+        """Cronbach's alpha of a block of :meth:`blocks` (respondents with an answer)."""
+        if (wave, scale_id) not in self._alpha:
+            self._alpha[(wave, scale_id)] = stats.cronbach_alpha(self.blocks(wave)[scale_id])
+        return self._alpha[(wave, scale_id)]
+
+    def pairs(self, wave_a: str, wave_b: str) -> pd.DataFrame:
+        """:func:`matched_pairs` of two waves."""
+        if (wave_a, wave_b) not in self._pairs:
+            self._pairs[(wave_a, wave_b)] = matched_pairs(self.waves, wave_a, wave_b)
+        return self._pairs[(wave_a, wave_b)]
+
+    def knowledge_correct(self, wave: str) -> pd.DataFrame:
+        """:func:`scoring.knowledge_correct` of ``wave``."""
+        if wave not in self._correct:
+            self._correct[wave] = scoring.knowledge_correct(self.waves[wave], self.inst, wave)
+        return self._correct[wave]
+
+    def knowledge(self, wave: str) -> pd.Series:
+        """:func:`scoring.knowledge_scores` of ``wave``."""
+        if wave not in self._knowledge:
+            self._knowledge[wave] = scoring.knowledge_scores(
+                self.waves[wave], self.inst, wave, correct=self.knowledge_correct(wave))
+        return self._knowledge[wave]
 
 
 def _readiness_scales(inst: Instrument, scales: pd.DataFrame) -> list[str]:
@@ -547,17 +645,20 @@ def _items_table(sc: _Scores, pairs: dict, inst: Instrument, n_resamples: int,
         tab.insert(3, "wave_b", b)
         ks = [max(k_min, HIGH_SENSITIVITY_K) if inst.item(i).sensitivity == "high" else k_min
               for i in common]
-        tab["suppressed"] = tab["n_pairs"].to_numpy() < np.array(ks)
-        tab["p_holm"] = np.nan
-        stat_cols = [c for c in ITEM_COLUMNS if c not in
-                     ("item_id", "scale_id", "wave_a", "wave_b", "n_pairs", "suppressed")]
-        tab.loc[tab["suppressed"], stat_cols] = np.nan
+        suppressed = tab["n_pairs"].to_numpy() < np.array(ks)
+        tab["suppressed"] = suppressed
+        p_values = tab["p_value"].to_numpy()
+        p_holm = np.full(len(tab), np.nan)
         groups = tab["scale_id"].fillna("").to_numpy()
         for g in np.unique(groups):
-            sel = (groups == g) & ~tab["suppressed"].to_numpy()
+            sel = (groups == g) & ~suppressed
             if sel.any():
-                tab.loc[sel, "p_holm"] = stats.p_adjust(tab.loc[sel, "p_value"].to_numpy(),
-                                                        "holm")
+                p_holm[sel] = stats.p_adjust(p_values[sel], "holm")
+        tab["p_holm"] = p_holm
+        stat_cols = [c for c in ITEM_COLUMNS if c not in
+                     ("item_id", "scale_id", "wave_a", "wave_b", "n_pairs", "suppressed")]
+        for c in stat_cols:
+            tab[c] = np.where(suppressed, np.nan, tab[c].to_numpy(dtype=float))
         frames.append(tab[list(ITEM_COLUMNS)])
         row_k += ks
     if not frames:
@@ -576,29 +677,6 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
 
 
-def _alpha(block: pd.DataFrame) -> stats.AlphaResult:
-    block = block.dropna(how="all")
-    return stats.cronbach_alpha(block)
-
-
-def _scale_blocks(sc: _Scores, inst: Instrument, wave: str) -> dict[str, pd.DataFrame]:
-    """Item blocks (all respondents of ``wave``) of every scale scored in that wave."""
-    scales = sc.scales(wave)
-    items = sc.items(wave)
-    blocks = {s: items[list(inst.scales[s].items)] for s in scales.columns}
-    ready = _readiness_scales(inst, scales)
-    if ready:
-        blocks[READINESS_INDEX] = scales[ready]
-    return blocks
-
-
-def _scale_values(sc: _Scores, inst: Instrument, wave: str) -> pd.DataFrame:
-    values = sc.scales(wave).copy()
-    if _readiness_scales(inst, values):
-        values[READINESS_INDEX] = sc.index(wave)
-    return values
-
-
 def _n_items(inst: Instrument, scale_id: str, scales: pd.Index) -> int:
     if scale_id == READINESS_INDEX:
         return sum(len(inst.scales[s].items) for s in _readiness_scales(inst, scales))
@@ -611,18 +689,18 @@ def _scales_table(sc: _Scores, pairs: dict, inst: Instrument, k_min: int,
     for (a, b), pr in pairs.items():
         if not (sc.present(a) and sc.present(b)):
             continue
-        va, vb = _scale_values(sc, inst, a), _scale_values(sc, inst, b)
+        va, vb = sc.values(a), sc.values(b)
         common = [c for c in vb.columns if c in va.columns]
         if not common:
             continue
-        blocks_a, blocks_b = _scale_blocks(sc, inst, a), _scale_blocks(sc, inst, b)
-        for s in common:
-            xa = va.loc[list(pr["record_a"]), s].to_numpy(dtype=float)
-            xb = vb.loc[list(pr["record_b"]), s].to_numpy(dtype=float)
+        paired_a = va.loc[list(pr["record_a"]), common].to_numpy(dtype=float)
+        paired_b = vb.loc[list(pr["record_b"]), common].to_numpy(dtype=float)
+        for j, s in enumerate(common):
+            xa, xb = paired_a[:, j], paired_b[:, j]
             ok = ~np.isnan(xa) & ~np.isnan(xb)
             xa, xb = xa[ok], xb[ok]
             res = stats.paired_t(xb, xa)
-            al_a, al_b = _alpha(blocks_a[s]), _alpha(blocks_b[s])
+            al_a, al_b = sc.alpha(a, s), sc.alpha(b, s)
             rows.append({
                 "scale_id": s, "wave_a": a, "wave_b": b,
                 "n_items": _n_items(inst, s, sc.scales(a).columns),
@@ -654,10 +732,10 @@ def _reliability_table(sc: _Scores, inst: Instrument, sdc: _Sdc) -> pd.DataFrame
     for wave in ("pre", "post", "retro", "followup"):
         if not sc.present(wave):
             continue
-        for s, block in _scale_blocks(sc, inst, wave).items():
+        for s, block in sc.blocks(wave).items():
             if block.shape[1] < 2:
                 continue
-            res = _alpha(block)
+            res = sc.alpha(wave, s)
             low = bool(np.isfinite(res.alpha) and res.alpha < 0.7)
             rows.append({"scale_id": s, "wave": wave, "alpha": res.alpha, "ci_low": res.ci_low,
                          "ci_high": res.ci_high, "n": res.n, "k": res.k,
@@ -681,7 +759,7 @@ def _unpaired_table(sc: _Scores, inst: Instrument, scales_tab: pd.DataFrame,
     for a, b in _UNPAIRED_PAIRS:
         if not (sc.present(a) and sc.present(b)):
             continue
-        va, vb = _scale_values(sc, inst, a), _scale_values(sc, inst, b)
+        va, vb = sc.values(a), sc.values(b)
         for s in [c for c in vb.columns if c in va.columns]:
             xa = va[s].dropna().to_numpy(dtype=float)
             xb = vb[s].dropna().to_numpy(dtype=float)
@@ -716,17 +794,16 @@ def _unpaired_table(sc: _Scores, inst: Instrument, scales_tab: pd.DataFrame,
     return out
 
 
-def _matching_bias(sc: _Scores, inst: Instrument, waves: Mapping[str, pd.DataFrame],
-                   sdc: _Sdc) -> pd.DataFrame:
+def _matching_bias(sc: _Scores, sdc: _Sdc) -> pd.DataFrame:
     """R-ID-07: pre respondents matched to post vs not, on the pre readiness index."""
     cols = ["wave_a", "wave_b", "n_matched", "n_unmatched", "mean_matched", "mean_unmatched",
             "smd", "bias_flag"]
     if not (sc.present("pre") and sc.present("post")):
         return _empty(cols)
-    values = _scale_values(sc, inst, "pre")
+    values = sc.values("pre")
     if READINESS_INDEX not in values:
         return _empty(cols)
-    pr = matched_pairs(waves, "pre", "post")
+    pr = sc.pairs("pre", "post")
     idx = values[READINESS_INDEX]
     is_matched = idx.index.isin(list(pr["record_a"]))
     xm = idx[is_matched].dropna().to_numpy(dtype=float)
@@ -776,8 +853,8 @@ def _gain(pre: np.ndarray, post: np.ndarray):
     return func
 
 
-def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, seed: int,
-                     sdc: _Sdc) -> pd.DataFrame:
+def _knowledge_table(waves, inst: Instrument, sc: _Scores, pairs: dict, n_resamples: int,
+                     seed: int, sdc: _Sdc) -> pd.DataFrame:
     cols = ["item_id", "n", "pct_correct_pre", "pct_correct_post", "mcnemar_statistic",
             "p_value", "mean_score_pre", "mean_score_post", "mean_change",
             "mean_change_ci_low", "mean_change_ci_high", "normalized_gain",
@@ -787,8 +864,8 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
     pr = pairs.get(("pre", "post"))
     if not questions or pr is None or "pre" not in waves or "post" not in waves:
         return lambda: _empty(cols)
-    ca = scoring.knowledge_correct(waves["pre"], inst, "pre").loc[list(pr["record_a"])]
-    cb = scoring.knowledge_correct(waves["post"], inst, "post").loc[list(pr["record_b"])]
+    ca = sc.knowledge_correct("pre").loc[list(pr["record_a"])]
+    cb = sc.knowledge_correct("post").loc[list(pr["record_b"])]
     ca, cb = ca.reset_index(drop=True), cb.reset_index(drop=True)
     rows = []
     for q in questions:
@@ -807,8 +884,8 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
                      "pct_correct_pre": 100 * a.mean() if n else np.nan,
                      "pct_correct_post": 100 * b.mean() if n else np.nan,
                      "mcnemar_statistic": res.statistic, "p_value": res.pvalue})
-    sa = scoring.knowledge_scores(waves["pre"], inst, "pre").loc[list(pr["record_a"])]
-    sb = scoring.knowledge_scores(waves["post"], inst, "post").loc[list(pr["record_b"])]
+    sa = sc.knowledge("pre").loc[list(pr["record_a"])]
+    sb = sc.knowledge("post").loc[list(pr["record_b"])]
     xa, xb = sa.to_numpy(dtype=float), sb.to_numpy(dtype=float)
     ok = ~np.isnan(xa) & ~np.isnan(xb)
     xa, xb = xa[ok], xb[ok]
@@ -837,7 +914,8 @@ def _knowledge_table(waves, inst: Instrument, pairs: dict, n_resamples: int, see
     return finish
 
 
-def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _Sdc):
+def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed: int,
+                    sdc: _Sdc):
     """Register the reaction count tables; returns a function building the published tables.
 
     Each item's answers are one count table with the collapsed categories (disagree / neutral /
@@ -862,12 +940,11 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _
         raw = post[it.id].astype("string") if it.id in post.columns else pd.Series(
             pd.NA, index=post.index, dtype="string")
         codes = list(clist.codes)
-        counts = {c: int((raw == c).sum()) for c in codes}
+        tally = _tally(raw)
+        counts = {c: tally[c] for c in codes}
         miss = list(clist.missing_codes)
-        n_missing = int(raw.isin(miss).sum()) if miss else 0
-        scores = scoring.item_scores(post[[it.id]] if it.id in post.columns
-                                     else pd.DataFrame(index=post.index), inst, "post")[it.id]
-        x = scores.dropna().to_numpy(dtype=float)
+        n_missing = sum(tally[c] for c in set(miss))
+        x = sc.items("post")[it.id].dropna().to_numpy(dtype=float)
         boot = stats.bootstrap_ci(x, n_resamples=n_resamples, seed=seed) if x.size else None
         k = max(sdc.k_min, HIGH_SENSITIVITY_K) if it.sensitivity == "high" else sdc.k_min
         row = {"item_id": it.id, "part": it.part, "scale_id": it.scale,
@@ -884,12 +961,13 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _
         row_k.append(k)
         cat_of = {c: _likert_categories(len(codes))[i] for i, c in enumerate(codes)}
         cats = [c for c in _COLLAPSED if c in cat_of.values()]
-        tab = pd.DataFrame(0, index=pd.Index(cats, name=f"{it.id}:collapsed"),
-                           columns=pd.Index(codes, name=it.id))
+        cells = np.zeros((len(cats), len(codes)), dtype=np.int64)
         structural = []
-        for c in codes:
-            tab.loc[cat_of[c], c] = counts[c]
+        for j, c in enumerate(codes):
+            cells[cats.index(cat_of[c]), j] = counts[c]
             structural += [(r, c) for r in cats if r != cat_of[c]]
+        tab = pd.DataFrame(cells, index=pd.Index(cats, name=f"{it.id}:collapsed"),
+                           columns=pd.Index(codes, name=it.id))
         if sum(counts.values()) > 0:
             sdc.add_counts(f"reaction:{it.id}", tab, k=k, class_rule=False, group_rows=False,
                            structural=structural)
@@ -904,24 +982,25 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _
     def finish() -> tuple[pd.DataFrame, pd.DataFrame]:
         tot = sdc.policy().total_label
         count_cols = [f"count_{i}" for i in range(1, 6)]
-        count_disp = {}
+        published = {c: table[c].to_numpy(dtype=float, copy=True)
+                     for c in [*count_cols, "count_missing"]}
+        count_disp: dict[str, dict[int, str]] = {c: {} for c in published}
         hidden_n, hidden_pct = [], []
         collapsed = []
         for pos, item_id in enumerate(table["item_id"]):
             codes, miss, cats, k = meta[item_id]
             name = f"reaction:{item_id}"
             pt = sdc.protected.get(name)
-            for j, c in enumerate(codes[:5]):
-                col = count_cols[j]
-                table.loc[pos, col] = sdc.published(name, tot, c) if pt is not None else np.nan
+            for col, c in zip(count_cols, codes[:5], strict=False):
+                published[col][pos] = sdc.published(name, tot, c) if pt is not None else np.nan
                 if pt is not None:
-                    count_disp[(pos, col)] = pt.display.loc[tot, c]
+                    count_disp[col][pos] = pt.display.at[tot, c]
             if miss:
                 mname = f"reaction_missing:{item_id}"
-                table.loc[pos, "count_missing"] = sdc.published(mname, item_id, miss[0])
+                published["count_missing"][pos] = sdc.published(mname, item_id, miss[0])
                 if mname in sdc.protected:
-                    count_disp[(pos, "count_missing")] = \
-                        sdc.protected[mname].display.loc[item_id, miss[0]]
+                    count_disp["count_missing"][pos] = \
+                        sdc.protected[mname].display.at[item_id, miss[0]]
             n_pub = sdc.published(name, tot, tot)
             agree = sdc.published(name, "agree", tot) if "agree" in cats else np.nan
             if pt is not None and np.isnan(n_pub):
@@ -931,20 +1010,26 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _
             crow = {"item_id": item_id, "n": n_pub,
                     **{c: (sdc.published(name, c, tot) if c in cats else np.nan)
                        for c in _COLLAPSED},
-                    "count_missing": table.loc[pos, "count_missing"] if miss else np.nan}
+                    "count_missing": published["count_missing"][pos] if miss else np.nan}
             crow["suppressed"] = bool(any(pd.isna(crow[c]) for c in ("n", *cats)))
             collapsed.append(crow)
-        for c in count_cols:
-            table[c] = pd.to_numeric(table[c], errors="coerce")
+        for c, values in published.items():
+            table[c] = values
         out = sdc.protect(table, "reaction", list(table["item_id"]), ["n"],
                           ["mean", "mean_ci_low", "mean_ci_high"],
                           percent_groups=[["pct_agree"]], row_k=row_k)
         disp = sdc.display["reaction"]
-        for (pos, col), text in count_disp.items():
-            small = pd.isna(out.loc[pos, "n"])
-            disp.loc[pos, col] = "–" if small else text
-            if small:
-                out.loc[pos, col] = np.nan
+        small = out["n"].isna().to_numpy()
+        for col, texts in count_disp.items():
+            if not texts:
+                continue
+            rows = np.array(list(texts))
+            shown = disp[col].to_numpy(dtype=object, copy=True)
+            shown[rows] = ["–" if small[pos] else text for pos, text in texts.items()]
+            disp[col] = _text_column(shown, disp.index)
+            values = out[col].to_numpy(dtype=float, copy=True)
+            values[rows[small[rows]]] = np.nan
+            out[col] = values
         # The count tables decide: a hidden total hides the row, a hidden "agree" the share.
         for pos in hidden_n:
             label = str(out.loc[pos, "item_id"])
@@ -972,6 +1057,11 @@ def _reaction_table(waves, inst: Instrument, n_resamples: int, seed: int, sdc: _
     return finish
 
 
+def _tally(answers: pd.Series) -> Counter:
+    """How often each (non-missing) answer occurs."""
+    return Counter(answers.dropna().tolist())
+
+
 def _item_distributions(waves, inst: Instrument, sdc: _Sdc):
     """Register the 3-category answer counts of the readiness items per wave.
 
@@ -995,8 +1085,9 @@ def _item_distributions(waves, inst: Instrument, sdc: _Sdc):
                 pd.NA, index=frame.index, dtype="string")
             cats = _likert_categories(len(codes))
             counts = dict.fromkeys(_COLLAPSED, 0)
+            tally = _tally(raw)
             for c, cat in zip(codes, cats, strict=True):
-                counts[cat] += int((raw == c).sum())
+                counts[cat] += tally[c]
             present = [c for c in _COLLAPSED if c in cats]
             name = f"item_distribution:{w}:{it.id}"
             if sum(counts.values()) > 0:
@@ -1147,6 +1238,33 @@ def _profile(frame: pd.DataFrame, inst: Instrument, role: str) -> pd.Series:
     return values
 
 
+def _crosstab(groups: np.ndarray, answers: np.ndarray, categories: list[str],
+              group_name: str, answer_name: str) -> pd.DataFrame:
+    """Counts of each group (rows, sorted as text) by answer category (columns, as given).
+
+    Answers outside ``categories`` are not counted (their group still gets a row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _crosstab(np.array(["KZ", "KG", "KZ"]), np.array(["agree", "agree", "neutral"]),
+    ...           ["disagree", "neutral", "agree"], "country", "re_relevance")
+    re_relevance  disagree  neutral  agree
+    country
+    KG                   0        0      1
+    KZ                   0        1      1
+    """
+    labels = sorted({str(g) for g in groups})
+    row_of = {g: i for i, g in enumerate(labels)}
+    column_of = {c: j for j, c in enumerate(categories)}
+    counts = np.zeros((len(labels), len(categories)), dtype=np.int64)
+    for group, answer in zip(groups, answers, strict=True):
+        if answer in column_of:
+            counts[row_of[str(group)], column_of[answer]] += 1
+    return pd.DataFrame(counts, index=pd.Index(labels, name=group_name),
+                        columns=pd.Index(categories, name=answer_name))
+
+
 def _dimensions(inst: Instrument) -> list[str]:
     return [d for d in _DIMENSIONS if inst.item_by_role(d) is not None]
 
@@ -1220,7 +1338,7 @@ def analyze_workshop(
     pairs = {}
     for a, b in WAVE_PAIRS:
         if sc.present(a) and sc.present(b):
-            pairs[(a, b)] = matched_pairs(waves, a, b)
+            pairs[(a, b)] = sc.pairs(a, b)
     matched = {_pair_key(a, b): len(p) for (a, b), p in pairs.items()}
     if ("pre", "post") in pairs and matched["pre-post"] == 0:
         notes.append("No pre and post records could be matched: paired tables are empty "
@@ -1229,10 +1347,10 @@ def analyze_workshop(
     items = _items_table(sc, pairs, inst, n_resamples, seed, k, sdc)
     scales = _scales_table(sc, pairs, inst, k, sdc)
     unpaired = _unpaired_table(sc, inst, scales, pairs, sdc)
-    bias = _matching_bias(sc, inst, waves, sdc)
+    bias = _matching_bias(sc, sdc)
     reliability = _reliability_table(sc, inst, sdc)
-    knowledge_done = _knowledge_table(waves, inst, pairs, n_resamples, seed, sdc)
-    reaction_done = _reaction_table(waves, inst, n_resamples, seed, sdc)
+    knowledge_done = _knowledge_table(waves, inst, sc, pairs, n_resamples, seed, sdc)
+    reaction_done = _reaction_table(waves, inst, sc, n_resamples, seed, sdc)
     followup_done = _followup_table(waves, inst, sdc)
     cooperation = _cooperation_table(waves, inst, pairs, n_resamples, seed, sdc)
     subgroups_done = _subgroup_tables(waves, inst, sc, pairs, config, sdc)
@@ -1301,8 +1419,8 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                 "ci_high"]
     dis_rows = []
     if pr is not None and len(pr) and sc.present("pre") and sc.present("post"):
-        ia = _scale_values(sc, inst, "pre")
-        ib = _scale_values(sc, inst, "post")
+        ia = sc.values("pre")
+        ib = sc.values("post")
         if READINESS_INDEX in ia and READINESS_INDEX in ib:
             xa = pd.Series(ia.loc[list(pr["record_a"]), READINESS_INDEX].to_numpy(),
                            index=pr.index)
@@ -1336,6 +1454,9 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
     dist_meta = []
     post = waves.get("post")
     if post is not None and mapping:
+        post_groups = {d: _profile(post, inst, d).fillna("(missing)").map(
+                           lambda v, m=mapping[d]: m.get(v, "other")).to_numpy()
+                       for d in mapping}
         for item_id in _DISTRIBUTION_ITEMS:
             if not inst.has_item(item_id) or item_id not in post.columns:
                 continue
@@ -1345,18 +1466,13 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
             answers = pd.to_numeric(post[item_id].astype("string"), errors="coerce")
             answers = answers.where(answers.between(1, points))
             cats = collapse_likert(answers, points)
-            for d in mapping:
-                grp = _profile(post, inst, d).fillna("(missing)").map(
-                    lambda v, m=mapping[d]: m.get(v, "other"))
-                ok = cats.notna().to_numpy()
-                if not ok.any():
-                    continue
-                tab = pd.crosstab(grp[ok].to_numpy(), cats[ok].astype(str).to_numpy())
-                tab = tab.reindex(columns=["disagree", "neutral", "agree"], fill_value=0)
-                tab.index = pd.Index([str(x) for x in tab.index], name=d)
-                tab.columns.name = item_id
+            ok = cats.notna().to_numpy()
+            if not ok.any():
+                continue
+            answered = cats[ok].astype(str).to_numpy()
+            for d, groups in post_groups.items():
                 name = f"distribution:{item_id}:{d}"
-                freq[name] = tab.astype(int)
+                freq[name] = _crosstab(groups[ok], answered, list(_COLLAPSED), d, item_id)
                 dist_meta.append((name, item_id, d))
     for name, tab in freq.items():
         sdc.add_counts(name, tab)

@@ -50,12 +50,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evaluation import scoring, stats
+from evaluation import stats
 from evaluation.analysis import (
     READINESS_INDEX,
     _paired_bootstrap,
+    _Scores,
     effective_k_min,
-    matched_pairs,
     wave_frame,
 )
 from evaluation.disclosure import DisclosurePolicy, SdcLog, protect_statistics_table
@@ -266,34 +266,31 @@ def _share(successes: int, n: int) -> tuple[float, float, float, int]:
     return ci.proportion, ci.ci_low, ci.ci_high, int(n)
 
 
-def _readiness(waves, inst: Instrument, wave: str) -> pd.Series:
-    return scoring.domain_scores(wave_frame(waves, wave), inst, wave, "readiness")
-
-
-def _scale(waves, inst: Instrument, wave: str, scale: str) -> pd.Series:
+def _scale(scores: _Scores, wave: str, scale: str) -> pd.Series:
     if scale == READINESS_INDEX:
-        return _readiness(waves, inst, wave)
-    scores = scoring.scale_scores(wave_frame(waves, wave), inst, wave)
-    if scale not in scores:
-        return pd.Series(_NAN, index=wave_frame(waves, wave).index)
-    return scores[scale]
+        return scores.index(wave)
+    values = scores.scales(wave)
+    if scale not in values:
+        return pd.Series(_NAN, index=wave_frame(scores.waves, wave).index)
+    return values[scale]
 
 
-def _paired_values(waves, a: str, b: str, getter) -> tuple[np.ndarray, np.ndarray]:
-    if wave_frame(waves, a) is None or wave_frame(waves, b) is None:
+def _paired_values(scores: _Scores, a: str, b: str, getter) -> tuple[np.ndarray, np.ndarray]:
+    if wave_frame(scores.waves, a) is None or wave_frame(scores.waves, b) is None:
         return np.array([]), np.array([])
-    pr = matched_pairs(waves, a, b)
+    pr = scores.pairs(a, b)
     xa = getter(a).loc[list(pr["record_a"])].to_numpy(dtype=float)
     xb = getter(b).loc[list(pr["record_b"])].to_numpy(dtype=float)
     ok = ~np.isnan(xa) & ~np.isnan(xb)
     return xa[ok], xb[ok]
 
 
-def _measure(ind: Mapping, waves, inst: Instrument, config: Any, n_resamples: int,
-             seed: int) -> tuple:
+def _measure(ind: Mapping, scores: _Scores, config: Any, n_resamples: int, seed: int) -> tuple:
+    """``(value, ci_low, ci_high, n, note_key, note_what)`` of one indicator."""
+    waves, inst = scores.waves, scores.inst
     m = ind["measure"]
     if m == "share_readiness_increased":
-        xa, xb = _paired_values(waves, "pre", "post", lambda w: _readiness(waves, inst, w))
+        xa, xb = _paired_values(scores, "pre", "post", scores.index)
         if xa.size == 0:
             return (_NAN, _NAN, _NAN, 0, "no_data", "pre/post readiness")
         return (*_share(int((xb > xa).sum()), xa.size), None, None)
@@ -303,7 +300,7 @@ def _measure(ind: Mapping, waves, inst: Instrument, config: Any, n_resamples: in
         if scale != READINESS_INDEX and scale not in inst.scales:
             raise AnalysisError(f"Indicator {ind['id']!r}: the instrument has no scale "
                                 f"{scale!r}.")
-        xa, xb = _paired_values(waves, a, b, lambda w: _scale(waves, inst, w, scale))
+        xa, xb = _paired_values(scores, a, b, lambda w: _scale(scores, w, scale))
         if xa.size == 0:
             return (_NAN, _NAN, _NAN, 0, "no_data", f"{a}/{b} {scale}")
         res = stats.paired_t(xb, xa)
@@ -320,13 +317,12 @@ def _measure(ind: Mapping, waves, inst: Instrument, config: Any, n_resamples: in
         frame = wave_frame(waves, wave)
         if frame is None or item_id not in frame.columns:
             return (_NAN, _NAN, _NAN, 0, "no_data", f"{item_id}, {wave}")
-        scores = scoring.item_scores(frame[[item_id]], inst, wave)[item_id].dropna()
+        answers = scores.items(wave)[item_id].dropna()
         points = inst.choice_lists[item.choices].score_range or (1, 5)
         agree_from = points[1] - 1
-        return (*_share(int((scores >= agree_from).sum()), int(scores.size)), None, None)
+        return (*_share(int((answers >= agree_from).sum()), int(answers.size)), None, None)
     if m == "knowledge_gain":
-        xa, xb = _paired_values(
-            waves, "pre", "post", lambda w: scoring.knowledge_scores(waves[w], inst, w))
+        xa, xb = _paired_values(scores, "pre", "post", scores.knowledge)
         if xa.size == 0:
             return (_NAN, _NAN, _NAN, 0, "no_data", "pre/post knowledge")
         gain = stats.normalized_gain(xa, xb, 100)
@@ -349,7 +345,7 @@ def _measure(ind: Mapping, waves, inst: Instrument, config: Any, n_resamples: in
 
         if a not in waves or b not in waves:
             return (_NAN, _NAN, _NAN, 0, "no_data", f"{a}/{b} coop_contacts")
-        xa, xb = _paired_values(waves, a, b, contacts)
+        xa, xb = _paired_values(scores, a, b, contacts)
         if xa.size == 0:
             return (_NAN, _NAN, _NAN, 0, "no_data", f"{a}/{b} coop_contacts")
         return (*_share(int((xb > xa).sum()), xa.size), None, None)
@@ -459,10 +455,10 @@ def compute_indicators(
         framework = getattr(config, "results_framework", None)
     fw = load_framework(framework, getattr(config, "folder", None))
     waves = {w: f for w, f in waves.items() if f is not None}
+    scores = _Scores(waves, instrument)
     rows = []
     for ind in fw["indicators"]:
-        value, lo, hi, n, note_key, what = _measure(ind, waves, instrument, config,
-                                                    n_resamples, seed)
+        value, lo, hi, n, note_key, what = _measure(ind, scores, config, n_resamples, seed)
         note = ""
         if note_key is not None:
             note = _NOTES[note_key][lang].format(k=k, what=what)

@@ -60,6 +60,36 @@ def _likert_items(instrument: Instrument, wave: str) -> list[Item]:
     return [it for it in instrument.items_for_wave(wave) if it.type == "likert"]
 
 
+def _answer_text(frame: pd.DataFrame, columns: list[str]) -> tuple[list[int], pd.Series]:
+    """The answers of the ``columns`` present in ``frame`` as text, one column after another.
+
+    Returns the positions (in ``columns``) of the present columns and their answers as one
+    ``string`` Series (missing answers NA), each answer as its column's ``astype("string")``
+    would write it.
+    """
+    present = [j for j, column in enumerate(columns) if column in frame.columns]
+    answers = frame[[columns[j] for j in present]]
+    if not all(dtype == np.dtype(object) for dtype in answers.dtypes):
+        # Numbers (and other typed columns) become text as their own dtype writes them.
+        answers = answers.astype("string")
+    flat = answers.to_numpy(dtype=object, na_value=None).T.ravel()
+    return present, pd.Series(flat, dtype=object).astype("string")
+
+
+def _answer_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The answers of ``columns`` as numbers: one row per column, NaN where not a number.
+
+    The answers' text is parsed by :func:`pandas.to_numeric`, all columns in one call; a column
+    absent from ``frame`` is all-missing.
+    """
+    numbers = np.full((len(columns), len(frame)), np.nan)
+    present, text = _answer_text(frame, columns)
+    if present:
+        parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        numbers[present] = parsed.reshape(len(present), len(frame))
+    return numbers
+
+
 def item_scores(frame: pd.DataFrame, instrument: Instrument, wave: str) -> pd.DataFrame:
     """Scores of every Likert item of ``wave`` (reverse items reflected, "don't know" missing).
 
@@ -86,22 +116,17 @@ def item_scores(frame: pd.DataFrame, instrument: Instrument, wave: str) -> pd.Da
     >>> item_scores(df, inst, "pre")["ud_causes_unclear"].tolist()  # reverse-keyed
     [1.0, nan, nan, 4.0]
     """
-    columns = wave_columns(instrument, wave, _likert_items(instrument, wave))
-    out = {}
-    for item_id, column in columns.items():
-        item = instrument.item(item_id)
-        clist = instrument.choice_lists[item.choices]
-        low, high = clist.score_range or (1, 5)
-        if column in frame.columns:
-            values = pd.to_numeric(frame[column].astype("string"), errors="coerce")
-            values = values.where((values >= low) & (values <= high))
-        else:
-            values = pd.Series(np.nan, index=frame.index)
-        values = values.astype(float)
-        if item.reverse:
-            values = (low + high) - values
-        out[item_id] = values
-    return pd.DataFrame(out, index=frame.index)
+    likert = _likert_items(instrument, wave)
+    columns = wave_columns(instrument, wave, likert)
+    items = [it for it in likert if it.id in columns]
+    ranges = [instrument.choice_lists[it.choices].score_range or (1, 5) for it in items]
+    low = np.array([r[0] for r in ranges], dtype=float)[:, None]
+    high = np.array([r[1] for r in ranges], dtype=float)[:, None]
+    scores = _answer_numbers(frame, list(columns.values()))
+    scores = np.where((scores >= low) & (scores <= high), scores, np.nan)
+    reverse = np.array([it.reverse for it in items], dtype=bool)
+    scores[reverse] = (low + high)[reverse] - scores[reverse]
+    return pd.DataFrame(dict(zip(columns, scores, strict=True)), index=frame.index)
 
 
 def dont_know_counts(frame: pd.DataFrame, instrument: Instrument, wave: str) -> pd.Series:
@@ -133,31 +158,51 @@ def scale_scores(
     instrument: Instrument,
     wave: str,
     min_fraction: float = MIN_SCALE_FRACTION,
+    *,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Scale scores: the mean of answered items when at least ``min_fraction`` are answered.
 
     Only scales whose items are all asked in ``wave`` are scored.
 
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per respondent, as for :func:`item_scores`.
+    instrument : Instrument
+    wave : {"pre", "post", "followup", "retro"}
+    min_fraction : float
+        Share of a scale's items that must be answered.
+    items : DataFrame, optional
+        ``item_scores(frame, instrument, wave)`` when the caller has it already (it is then
+        not computed again).
+
     Examples
     --------
     >>> import pandas as pd
     >>> from evaluation.instrument import load_instrument, default_instrument_path
-    >>> from evaluation.scoring import scale_scores
+    >>> from evaluation.scoring import item_scores, scale_scores
     >>> inst = load_instrument(default_instrument_path())
     >>> items = inst.scales["design_confidence"].items
     >>> df = pd.DataFrame({items[0]: ["4", "4"], items[1]: ["5", "dk"], items[2]: ["3", None]})
     >>> scale_scores(df, inst, "pre")["design_confidence"].round(2).tolist()
     [4.0, nan]
+    >>> scores = item_scores(df, inst, "pre")
+    >>> scale_scores(df, inst, "pre", items=scores).equals(scale_scores(df, inst, "pre"))
+    True
     """
-    scores = item_scores(frame, instrument, wave)
+    scores = items if items is not None else item_scores(frame, instrument, wave)
+    answered = scores.notna().to_numpy()
+    position = {item_id: j for j, item_id in enumerate(scores.columns)}
     out = {}
     for scale_id, scale in instrument.scales.items():
-        if not scale.items or not all(i in scores.columns for i in scale.items):
+        if not scale.items or not all(i in position for i in scale.items):
             continue
-        block = scores[list(scale.items)]
         needed = math.ceil(min_fraction * len(scale.items) - 1e-9)
-        answered = block.notna().sum(axis=1)
-        out[scale_id] = block.mean(axis=1).where(answered >= needed)
+        columns = [position[i] for i in scale.items]
+        n_answered = answered[:, columns].sum(axis=1)
+        mean = scores.iloc[:, columns].mean(axis=1).to_numpy()
+        out[scale_id] = np.where(n_answered >= needed, mean, np.nan)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -178,21 +223,38 @@ def knowledge_correct(frame: pd.DataFrame, instrument: Instrument, wave: str) ->
     [1.0, 0.0, nan]
     """
     questions = [it for it in instrument.items_for_wave(wave) if it.type == "knowledge"]
-    out = {}
-    answered_any = pd.Series(False, index=frame.index)
-    for q in questions:
-        if q.id in frame.columns:
-            col = frame[q.id].astype("string")
-            answered_any |= col.notna().to_numpy()
-            out[q.id] = (col == q.correct).fillna(False).astype(float)
-        else:
-            out[q.id] = pd.Series(0.0, index=frame.index)
-    result = pd.DataFrame(out, index=frame.index)
-    return result.where(answered_any, np.nan)
+    correct = np.zeros((len(questions), len(frame)))
+    present, text = _answer_text(frame, [q.id for q in questions])
+    if present:
+        keys = np.repeat([questions[j].correct for j in present], len(frame))
+        matches = (text == keys).fillna(False).to_numpy(dtype=bool)
+        correct[present] = matches.reshape(len(present), len(frame))
+        answered_any = text.notna().to_numpy().reshape(len(present), len(frame)).any(axis=0)
+        correct[:, ~answered_any] = np.nan
+    else:
+        correct[:] = np.nan
+    return pd.DataFrame(dict(zip([q.id for q in questions], correct, strict=True)),
+                        index=frame.index)
 
 
-def knowledge_scores(frame: pd.DataFrame, instrument: Instrument, wave: str) -> pd.Series:
+def knowledge_scores(
+    frame: pd.DataFrame,
+    instrument: Instrument,
+    wave: str,
+    *,
+    correct: pd.DataFrame | None = None,
+) -> pd.Series:
     """Percent of knowledge questions answered correctly (0-100), per respondent.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per respondent, as for :func:`knowledge_correct`.
+    instrument : Instrument
+    wave : {"pre", "post", "followup"}
+    correct : DataFrame, optional
+        ``knowledge_correct(frame, instrument, wave)`` when the caller has it already (it is
+        then not computed again).
 
     Examples
     --------
@@ -205,19 +267,37 @@ def knowledge_scores(frame: pd.DataFrame, instrument: Instrument, wave: str) -> 
     >>> float(knowledge_scores(df, inst, "pre").iloc[0]) == 100 * 5 / len(qs)
     True
     """
-    correct = knowledge_correct(frame, instrument, wave)
+    if correct is None:
+        correct = knowledge_correct(frame, instrument, wave)
     if correct.shape[1] == 0:
         return pd.Series(np.nan, index=frame.index, name="knowledge")
     return (100.0 * correct.mean(axis=1)).rename("knowledge")
 
 
 def domain_scores(
-    frame: pd.DataFrame, instrument: Instrument, wave: str, domain: str = "readiness"
+    frame: pd.DataFrame,
+    instrument: Instrument,
+    wave: str,
+    domain: str = "readiness",
+    *,
+    scales: pd.DataFrame | None = None,
 ) -> pd.Series:
     """Mean of a respondent's scale scores within ``domain`` (e.g. overall readiness).
 
     Scales of the domain that cannot be scored in this wave are ignored; at least two thirds of
     the domain's scored scales must be present.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per respondent, as for :func:`item_scores`.
+    instrument : Instrument
+    wave : {"pre", "post", "followup", "retro"}
+    domain : str
+        The scales' ``domain``.
+    scales : DataFrame, optional
+        ``scale_scores(frame, instrument, wave)`` when the caller has it already (it is then
+        not computed again).
 
     Examples
     --------
@@ -231,7 +311,8 @@ def domain_scores(
     >>> domain_scores(df, inst, "pre").round(3).tolist()
     [3.9]
     """
-    scales = scale_scores(frame, instrument, wave)
+    if scales is None:
+        scales = scale_scores(frame, instrument, wave)
     ids = [s for s, sc in instrument.scales.items() if sc.domain == domain and s in scales]
     if not ids:
         return pd.Series(np.nan, index=frame.index, name=domain)

@@ -706,10 +706,12 @@ def cronbach_alpha(
         raise AnalysisError(f"nan_policy must be 'pairwise' or 'listwise'; got {nan_policy!r}.")
     df = pd.DataFrame(items).copy()
     try:
-        df = df.apply(lambda s: pd.to_numeric(s, errors="raise")).astype(float)
+        if not all(dtype.kind == "f" for dtype in df.dtypes):  # float columns are numbers
+            df = df.apply(lambda s: pd.to_numeric(s, errors="raise"))
+        df = df.astype(float)
     except (TypeError, ValueError) as exc:
         raise AnalysisError("Item scores must be numbers or missing values.") from exc
-    df = df.dropna(axis=0, how="all")
+    df = df[df.notna().to_numpy().any(axis=1)]  # respondents with at least one answer
     if nan_policy == "listwise":
         df = df.dropna(axis=0, how="any")
     n, k = df.shape

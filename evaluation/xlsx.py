@@ -95,6 +95,7 @@ def write_workbook(
     path = Path(path)
     wb = Workbook()
     wb.remove(wb.active)
+    bold = Font(bold=True)
     for name, rows in sheets.items():
         ws = wb.create_sheet(title=str(name)[:31])
         for r, values in enumerate(rows, start=1):
@@ -108,7 +109,7 @@ def write_workbook(
                 if isinstance(value, str):
                     cell.data_type = "s"
                 if bold_header and r == 1:
-                    cell.font = Font(bold=True)
+                    cell.font = bold
         if bold_header and rows:
             ws.freeze_panes = "A2"
         widths = (column_widths or {}).get(name)

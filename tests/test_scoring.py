@@ -8,6 +8,7 @@ import pytest
 
 from evaluation.instrument import default_instrument_path, load_instrument
 from evaluation.scoring import (
+    domain_scores,
     dont_know_counts,
     item_scores,
     knowledge_correct,
@@ -68,3 +69,23 @@ def test_knowledge_percent_correct(inst):
     assert pct[2] == pytest.approx(100 / len(qs))  # skipped questions count as not correct
     assert np.isnan(pct[3])
     assert knowledge_correct(df, inst, "pre").iloc[3].isna().all()
+
+
+def test_typed_columns_and_precomputed_scores_give_the_same_scores(inst):
+    rev = next(it for it in inst.items if it.reverse)
+    normal = next(it for it in inst.items_of_scale(rev.scale) if not it.reverse)
+    text = pd.DataFrame({rev.id: ["1", "5", None, "dk"], normal.id: ["2", "4", "3", None]})
+    typed = pd.DataFrame({rev.id: pd.array(["1", "5", None, "dk"], dtype="string"),
+                          normal.id: [2.0, 4.0, 3.0, np.nan]})
+    pd.testing.assert_frame_equal(item_scores(text, inst, "pre"), item_scores(typed, inst, "pre"))
+    scores = item_scores(text, inst, "pre")
+    pd.testing.assert_frame_equal(scale_scores(text, inst, "pre", items=scores),
+                                  scale_scores(text, inst, "pre"))
+    scales = scale_scores(text, inst, "pre")
+    pd.testing.assert_series_equal(domain_scores(text, inst, "pre", scales=scales),
+                                   domain_scores(text, inst, "pre"))
+    q = next(it for it in inst.items if it.type == "knowledge")
+    answers = pd.DataFrame({q.id: [q.correct, "zz", None]})
+    correct = knowledge_correct(answers, inst, "pre")
+    pd.testing.assert_series_equal(knowledge_scores(answers, inst, "pre", correct=correct),
+                                   knowledge_scores(answers, inst, "pre"))

@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
 
 from evaluation.errors import DisclosureError
 
@@ -826,9 +828,7 @@ class _Engine:
         self.apply_class()
         for _ in range(10 * len(self.q) + 10):
             self.complete_lines()
-            problems = audit_recoverability(
-                self.build(), self.policy.min_interval_width, check_consistency=False
-            )
+            problems = _audit(self.published(), self.policy.min_interval_width, False)
             if not problems:
                 return
             touched: set[int] = set()
@@ -852,39 +852,75 @@ class _Engine:
 
     # -- output --------------------------------------------------------------------------------
 
+    def _state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Value and suppression flag of every quantity, as arrays indexed by quantity id."""
+        value = np.array([quantity.value for quantity in self.q], dtype=np.int64)
+        suppressed = np.array([quantity.suppressed for quantity in self.q], dtype=bool)
+        return value, suppressed
+
+    def _margin_keys(self, spec: _TableSpec) -> dict[tuple[int, int], str]:
+        """``(i, j) -> key`` of the margin cells of a table that show a linked quantity."""
+        n_rows, n_cols = spec.qid.shape
+        cells = [(i, n_cols - 1) for i in range(n_rows - 1)]
+        cells += [(n_rows - 1, j) for j in range(n_cols)]
+        keys = {}
+        for i, j in cells:
+            qi = int(spec.qid[i, j])
+            if qi in self.keys:
+                keys[(i, j)] = self.keys[qi]
+        return keys
+
+    def published(self) -> list[_Published]:
+        """What the current pattern publishes, with the true values, for :func:`_audit`."""
+        value, suppressed = self._state()
+        tot = str(self.policy.total_label)
+        out = []
+        for name, spec in self.tables.items():
+            truth = value[spec.qid].astype(float)
+            out.append(
+                _Published(
+                    name,
+                    [*map(str, spec.counts.index), tot],
+                    [*map(str, spec.counts.columns), tot],
+                    np.where(suppressed[spec.qid], np.nan, truth),
+                    self._margin_keys(spec),
+                    spec.class_rule,
+                    self.policy.k_min,
+                    truth,
+                )
+            )
+        return out
+
     def build(self) -> dict[str, ProtectedTable]:
         out = {}
         tot = self.policy.total_label
-        marker = self.policy.count_marker
+        value, suppressed = self._state()
+        structural = np.array(
+            [quantity.structural and not quantity.margin for quantity in self.q], dtype=bool
+        )
+        text = np.array(
+            [self.policy.count_marker if quantity.suppressed else str(quantity.value)
+             for quantity in self.q],
+            dtype=object,
+        )
         for name, spec in self.tables.items():
             counts = spec.counts
             index = pd.Index([*counts.index, tot], name=counts.index.name)
             columns = pd.Index([*counts.columns, tot], name=counts.columns.name)
-            n_rows, n_cols = spec.qid.shape
-            sup = np.zeros((n_rows, n_cols), dtype=bool)
-            struct = np.zeros((n_rows, n_cols), dtype=bool)
-            num = np.full((n_rows, n_cols), np.nan)
-            disp = np.empty((n_rows, n_cols), dtype=object)
-            keys = {}
-            for i in range(n_rows):
-                for j in range(n_cols):
-                    qi = int(spec.qid[i, j])
-                    quantity = self.q[qi]
-                    sup[i, j] = quantity.suppressed
-                    struct[i, j] = quantity.structural and not quantity.margin
-                    if not quantity.suppressed:
-                        num[i, j] = quantity.value
-                    disp[i, j] = marker if quantity.suppressed else str(quantity.value)
-                    if quantity.margin and qi in self.keys:
-                        keys[(index[i], columns[j])] = self.keys[qi]
+            sup = suppressed[spec.qid]
+            keys = {
+                (index[i], columns[j]): key for (i, j), key in self._margin_keys(spec).items()
+            }
             out[name] = ProtectedTable(
                 name=name,
-                display=pd.DataFrame(disp, index=index, columns=columns),
+                display=pd.DataFrame(text[spec.qid], index=index, columns=columns),
                 suppressed=pd.DataFrame(sup, index=index, columns=columns),
-                numeric=pd.DataFrame(num, index=index, columns=columns),
+                numeric=pd.DataFrame(
+                    np.where(sup, np.nan, value[spec.qid]), index=index, columns=columns
+                ),
                 kind="frequency",
                 k_min=self.policy.k_min,
-                structural=pd.DataFrame(struct, index=index, columns=columns),
+                structural=pd.DataFrame(structural[spec.qid], index=index, columns=columns),
                 margin_keys=keys,
                 class_rule=spec.class_rule,
             )
@@ -1087,13 +1123,15 @@ def _protect_shares(
     policy: DisclosurePolicy,
     class_rule: bool,
     unreliable: bool,
-    display: pd.DataFrame,
-    numeric: pd.DataFrame,
-    suppressed: pd.DataFrame,
+    shown: dict[str, str],
+    hidden: set[str],
     entries: list[tuple[Hashable, str, str, int]],
     formats: Mapping[str, str],
 ) -> bool:
-    """Apply the count rules to the shares of one distribution in one row; True if flagged."""
+    """Apply the count rules to the shares of one distribution in one row; True if flagged.
+
+    Writes the text of each share to ``shown`` and adds suppressed shares to ``hidden``.
+    """
     k = policy.k_min
 
     def disclosive(x: int) -> bool:
@@ -1113,16 +1151,15 @@ def _protect_shares(
         rule[rest[0][1]] = "complementary"
     for c, x, p in zip(group, xs, pcts, strict=True):
         if c in rule:
-            display.loc[row, c] = _DASH
-            suppressed.loc[row, c] = True
-            numeric.loc[row, c] = np.nan
+            shown[c] = _DASH
+            hidden.add(c)
             entries.append((row, c, rule[c], k))
         elif unreliable:
-            display.loc[row, c] = f"{float(p):.0f}% ({x} of {n_row})"
+            shown[c] = f"{float(p):.0f}% ({x} of {n_row})"
             entries.append((row, c, "reliability", policy.reliability_n))
             flagged = True
         else:
-            display.loc[row, c] = formats.get(c, "{:.1f}%").format(float(p))
+            shown[c] = formats.get(c, "{:.1f}%").format(float(p))
     return flagged
 
 
@@ -1218,8 +1255,12 @@ def protect_statistics_table(
     numeric_cols = [n_column, *value_columns, *pct_cols]
     if n.isna().any() or (n < 0).any() or (n != n.round()).any():
         raise DisclosureError(f"Table {name!r}: column {n_column!r} must hold whole counts.")
+    numbers = {
+        col: pd.to_numeric(frame[col], errors="coerce").astype(float).to_numpy()
+        for col in numeric_cols
+    }
     for col in pct_cols:
-        p = pd.to_numeric(frame[col], errors="coerce")
+        p = numbers[col]
         if ((p < 0) | (p > 100)).any():
             raise DisclosureError(f"Table {name!r}: column {col!r} must hold percentages 0-100.")
 
@@ -1228,76 +1269,86 @@ def protect_statistics_table(
         if flag_column in frame.columns:
             raise DisclosureError(f"Table {name!r} already has a column {flag_column!r}.")
         columns.append(flag_column)
-    display = pd.DataFrame("", index=frame.index, columns=columns, dtype=object)
-    numeric = frame.copy()
-    for col in numeric_cols:
-        numeric[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-    if pct_cols:
-        numeric[flag_column] = False
-    suppressed = pd.DataFrame(False, index=frame.index, columns=columns)
+    text_columns = [c for c in frame.columns if c not in numeric_cols]
+    # Cells as frame.loc reads them (the scalars of the column's array), read once per column.
+    raw = {col: list(frame[col].array) for col in [*text_columns, *value_columns]}
+    shown_rows: list[list[str]] = []
+    hidden_rows: list[list[bool]] = []
+    flags: list[bool] = []
     entries: list[tuple[Hashable, str, str, int]] = []
 
-    for row in frame.index:
-        n_row = int(n[row])
-        small = n_row < k
-        for col in frame.columns:
-            if col not in (n_column, *value_columns, *pct_cols):
-                display.loc[row, col] = (
-                    "" if _is_missing(frame.loc[row, col]) else str(frame.loc[row, col])
-                )
-        if small:
-            display.loc[row, n_column] = display_count(n_row, k, policy.zeros_are_disclosive)
-            suppressed.loc[row, n_column] = display.loc[row, n_column] != str(n_row)
-            numeric.loc[row, n_column] = np.nan if suppressed.loc[row, n_column] else n_row
-            if suppressed.loc[row, n_column]:
+    for i, row in enumerate(frame.index):
+        n_row = int(n.iat[i])
+        shown: dict[str, str] = {}
+        hidden: set[str] = set()
+        for col in text_columns:
+            x = raw[col][i]
+            shown[col] = "" if _is_missing(x) else str(x)
+        flagged = False
+        if n_row < k:
+            shown[n_column] = display_count(n_row, k, policy.zeros_are_disclosive)
+            if shown[n_column] != str(n_row):
+                hidden.add(n_column)
                 entries.append((row, n_column, "group_size", k))
             for col in [*value_columns, *pct_cols]:
-                display.loc[row, col] = _DASH
-                suppressed.loc[row, col] = True
-                numeric.loc[row, col] = np.nan
+                shown[col] = _DASH
+                hidden.add(col)
                 entries.append((row, col, "group_size", k))
-            continue
-        display.loc[row, n_column] = str(n_row)
-        for col in value_columns:
-            x = frame.loc[row, col]
-            display.loc[row, col] = display_value(x, n_row, k, formats.get(col, "{:.2f}"))
-        unreliable = n_row < policy.reliability_n
-        flagged = False
-        for group in percent_groups:
-            group = list(group)
-            pcts = [pd.to_numeric(frame.loc[row, c], errors="coerce") for c in group]
-            missing = [c for c, p in zip(group, pcts, strict=True) if _is_missing(p)]
-            for c in missing:
-                display.loc[row, c] = _DASH
-            if missing:
-                # A share that was not computed hides nothing; check the others one by one.
-                keep = [(c, p) for c, p in zip(group, pcts, strict=True) if c not in missing]
-                singles = [[c] for c, _ in keep]
-                pairs = [[(c, p)] for c, p in keep]
-            else:
-                singles = [group]
-                pairs = [list(zip(group, pcts, strict=True))]
-            for sub, subpairs in zip(singles, pairs, strict=True):
-                flagged |= _protect_shares(
-                    row,
-                    sub,
-                    [p for _, p in subpairs],
-                    n_row,
-                    policy,
-                    class_rule,
-                    unreliable,
-                    display,
-                    numeric,
-                    suppressed,
-                    entries,
-                    formats,
-                )
-        if pct_cols and flagged:
-            display.loc[row, flag_column] = f"n < {policy.reliability_n}"
-            numeric.loc[row, flag_column] = True
+        else:
+            shown[n_column] = str(n_row)
+            for col in value_columns:
+                shown[col] = display_value(raw[col][i], n_row, k, formats.get(col, "{:.2f}"))
+            unreliable = n_row < policy.reliability_n
+            for group in percent_groups:
+                group = list(group)
+                pcts = [numbers[c][i] for c in group]
+                missing = [c for c, p in zip(group, pcts, strict=True) if _is_missing(p)]
+                for c in missing:
+                    shown[c] = _DASH
+                if missing:
+                    # A share that was not computed hides nothing; check the others one by one.
+                    keep = [(c, p) for c, p in zip(group, pcts, strict=True) if c not in missing]
+                    singles = [[c] for c, _ in keep]
+                    pairs = [[(c, p)] for c, p in keep]
+                else:
+                    singles = [group]
+                    pairs = [list(zip(group, pcts, strict=True))]
+                for sub, subpairs in zip(singles, pairs, strict=True):
+                    flagged |= _protect_shares(
+                        row,
+                        sub,
+                        [p for _, p in subpairs],
+                        n_row,
+                        policy,
+                        class_rule,
+                        unreliable,
+                        shown,
+                        hidden,
+                        entries,
+                        formats,
+                    )
+            flagged = bool(pct_cols) and flagged
+            if flagged:
+                shown[flag_column] = f"n < {policy.reliability_n}"
+        shown_rows.append([shown.get(c, "") for c in columns])
+        hidden_rows.append([c in hidden for c in columns])
+        flags.append(flagged)
     if log is not None:
         for row, col, rule_name, threshold in entries:
             log.add(name, row, col, rule_name, threshold)
+    display = pd.DataFrame(
+        np.array(shown_rows, dtype=object).reshape(len(frame), len(columns)),
+        index=frame.index,
+        columns=columns,
+        dtype=object,
+    )
+    hidden_mask = np.array(hidden_rows, dtype=bool).reshape(len(frame), len(columns))
+    suppressed = pd.DataFrame(hidden_mask, index=frame.index, columns=columns)
+    numeric = frame.copy()
+    for col in numeric_cols:
+        numeric[col] = np.where(hidden_mask[:, columns.index(col)], np.nan, numbers[col])
+    if pct_cols:
+        numeric[flag_column] = np.array(flags, dtype=bool)
     return ProtectedTable(
         name=str(name),
         display=display,
@@ -1313,15 +1364,67 @@ def protect_statistics_table(
 # Audit: can a suppressed cell be worked out from what is published?
 # --------------------------------------------------------------------------------------------
 
+#: Tolerance of the rounding of LP bounds to whole numbers.
+_EPS = 1e-6
+#: How many times :func:`_audit` moves the seen ranges towards the open bounds before it solves
+#: the bounds still open exactly.
+_EXPLORE_ROUNDS = 3
+
+
+def _propagate(a: np.ndarray, b: np.ndarray, rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Outer bounds of every variable over ``{x >= 0, a x = b}``, by interval propagation.
+
+    Each equation bounds each of its variables by what its other terms can add up to; passes
+    repeat until nothing tightens (at most ``rounds``). The true minimum and maximum of every
+    variable lie within the returned ``(low, high)``; ``high`` is ``inf`` where nothing bounds
+    the variable.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    >>> low, high = _propagate(a, np.array([5.0, 7.0]))
+    >>> low.tolist(), high.tolist()
+    ([0.0, 0.0, 2.0], [5.0, 5.0, 7.0])
+    """
+    n = a.shape[1]
+    low, high = np.zeros(n), np.full(n, np.inf)
+    pos, neg = a > 0, a < 0
+    divisor = np.where(pos | neg, a, 1.0)
+    for _ in range(rounds):
+        unbounded = np.isinf(high)
+        finite_high = np.where(unbounded, 0.0, high)
+        # Smallest and largest value of each term; terms that can grow without bound are
+        # counted instead of summed.
+        term_min = np.where(pos, a * low, a * finite_high)
+        term_max = np.where(pos, a * finite_high, a * low)
+        inf_min, inf_max = neg & unbounded, pos & unbounded
+        n_inf_min = inf_min.sum(axis=1, keepdims=True) - inf_min
+        n_inf_max = inf_max.sum(axis=1, keepdims=True) - inf_max
+        rest_min = np.where(n_inf_min > 0, -np.inf, term_min.sum(axis=1, keepdims=True) - term_min)
+        rest_max = np.where(n_inf_max > 0, np.inf, term_max.sum(axis=1, keepdims=True) - term_max)
+        # a_ij x_j = b_i - (the other terms)
+        least, most = b[:, None] - rest_max, b[:, None] - rest_min
+        cand_low = np.where(pos, least / divisor, np.where(neg, most / divisor, -np.inf))
+        cand_high = np.where(pos, most / divisor, np.where(neg, least / divisor, np.inf))
+        new_low = np.maximum(low, cand_low.max(axis=0, initial=-np.inf))
+        new_high = np.minimum(high, cand_high.min(axis=0, initial=np.inf))
+        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+            break
+        low, high = new_low, new_high
+    return low, high
+
 
 class _Component:
     """Bounds of the variables of one connected block ``{x >= 0, a x = b}``, computed lazily.
 
-    Every LP solution is a feasible point, so the range of values seen so far is a proven
-    sub-interval of ``[low, high]``; exact bounds are solved (and kept) only when asked for.
+    Two cheap kinds of knowledge bracket the exact bounds: every feasible point seen (a point
+    given at the start, LP solutions) proves a sub-interval of ``[low, high]`` (``seen_low`` to
+    ``seen_high``), and interval propagation (:func:`_propagate`) an interval that contains it
+    (``outer_low`` to ``outer_high``). Where the two meet after rounding, the exact bound is
+    known without an LP; otherwise it is solved (see :func:`_solve_bounds`) and kept.
     """
 
-    def __init__(self, a: np.ndarray, b: np.ndarray):
+    def __init__(self, a: np.ndarray, b: np.ndarray, point: np.ndarray | None = None):
         self.a, self.b = a, b
         m = a.shape[1]
         self.seen_low = np.full(m, np.inf)
@@ -1329,45 +1432,161 @@ class _Component:
         self.low_: dict[int, float] = {}
         self.high_: dict[int, float] = {}
         self.feasible = True
+        self.outer_low, self.outer_high = _propagate(a, b)
         if a.shape[0] == 0:  # unconstrained: anything from 0 up
             for j in range(m):
                 self.low_[j], self.high_[j] = 0.0, np.inf
             return
-        # A few spread-out vertices give most cells a wide seen range at once.
-        rng = np.random.default_rng(0)
-        for _ in range(2):
-            if self._solve(rng.standard_normal(m))[0] == 2:
-                self.feasible = False
-                return
+        if point is not None:
+            self.see(point)
+        elif self._solve(np.random.default_rng(0).standard_normal(m))[0] == 2:
+            self.feasible = False
+
+    def see(self, x: np.ndarray) -> None:
+        """Widen the seen ranges by the feasible point ``x``."""
+        self.seen_low = np.minimum(self.seen_low, x)
+        self.seen_high = np.maximum(self.seen_high, x)
 
     def _solve(self, c: np.ndarray) -> tuple[int, float]:
         res = linprog(c, A_eq=self.a, b_eq=self.b, bounds=(0, None), method="highs")
         if res.status == 0 and res.x is not None:
-            self.seen_low = np.minimum(self.seen_low, res.x)
-            self.seen_high = np.maximum(self.seen_high, res.x)
+            self.see(res.x)
         return res.status, (res.fun if res.status == 0 else math.nan)
 
+    def settled(self, j: int, sense: int) -> bool:
+        """Whether the lower (``sense`` 1) or upper (-1) bound of ``j`` is known without an LP."""
+        known = self.low_ if sense > 0 else self.high_
+        if j in known:
+            return True
+        if sense > 0:
+            inner = float(np.ceil(self.seen_low[j] - _EPS))
+            outer = float(np.ceil(self.outer_low[j] - _EPS))
+        else:
+            inner = float(np.floor(self.seen_high[j] + _EPS))
+            outer = float(np.floor(self.outer_high[j] + _EPS))
+        if inner != outer:
+            return False
+        known[j] = inner
+        return True
+
+    def solve_alone(self, j: int, sense: int) -> None:
+        """Solve one bound of ``j`` (``sense`` 1: lower, -1: upper) by its own LP."""
+        c = np.zeros(self.a.shape[1])
+        c[j] = sense
+        status, fun = self._solve(c)
+        if sense > 0:
+            self.low_[j] = float(np.ceil((fun if status == 0 else 0.0) - _EPS))
+        else:
+            self.high_[j] = float(np.floor(-fun + _EPS)) if status == 0 else np.inf
+
     def low(self, j: int) -> float:
-        if j not in self.low_:
-            c = np.zeros(self.a.shape[1])
-            c[j] = 1.0
-            status, fun = self._solve(c)
-            self.low_[j] = float(np.ceil((fun if status == 0 else 0.0) - 1e-6))
+        if not self.settled(j, 1):
+            self.solve_alone(j, 1)
         return self.low_[j]
 
     def high(self, j: int) -> float:
-        if j not in self.high_:
-            c = np.zeros(self.a.shape[1])
-            c[j] = -1.0
-            status, fun = self._solve(c)
-            self.high_[j] = float(np.floor(-fun + 1e-6)) if status == 0 else np.inf
+        if not self.settled(j, -1):
+            self.solve_alone(j, -1)
         return self.high_[j]
 
     def low_at_most(self, j: int) -> float:
-        return self.low_[j] if j in self.low_ else float(np.ceil(self.seen_low[j] - 1e-6))
+        return self.low_[j] if j in self.low_ else float(np.ceil(self.seen_low[j] - _EPS))
 
     def high_at_least(self, j: int) -> float:
-        return self.high_[j] if j in self.high_ else float(np.floor(self.seen_high[j] + 1e-6))
+        return self.high_[j] if j in self.high_ else float(np.floor(self.seen_high[j] + _EPS))
+
+
+def _solve_blocks(blocks: Sequence[tuple[_Component, np.ndarray]]) -> list[np.ndarray] | None:
+    """Minimise ``c @ x`` over each component ``(component, c)``, as one LP.
+
+    The blocks share no variable, so the optimum of the block-diagonal LP puts every block at
+    its own optimum; one solver call replaces many small ones. Returns the optimal point of each
+    block (the components have seen them), or None when the LP has no optimum (a block is
+    unbounded or infeasible).
+    """
+    rows, cols, data, rhs = [], [], [], []
+    n_rows = n_cols = 0
+    for comp, _c in blocks:
+        r, c = np.nonzero(comp.a)
+        rows.append(r + n_rows)
+        cols.append(c + n_cols)
+        data.append(comp.a[r, c])
+        rhs.append(comp.b)
+        n_rows += comp.a.shape[0]
+        n_cols += comp.a.shape[1]
+    a_eq = sparse.csr_array(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_rows, n_cols),
+    )
+    res = linprog(
+        np.concatenate([c for _comp, c in blocks]), A_eq=a_eq, b_eq=np.concatenate(rhs),
+        bounds=(0, None), method="highs-ds",
+    )
+    if res.status != 0 or res.x is None:
+        return None
+    points = np.split(res.x, np.cumsum([comp.a.shape[1] for comp, _c in blocks])[:-1])
+    for (comp, _c), x in zip(blocks, points, strict=True):
+        comp.see(x)
+    return points
+
+
+def _explore(requests: Iterable[tuple[_Component, int, int]], seed: int) -> None:
+    """Widen the seen ranges towards the bounds asked for, with one LP for all of them.
+
+    Per component, the lower bounds asked for (``sense`` 1) are pushed down together, by one
+    block minimising their randomly weighted sum, and the upper bounds (-1) up together; each
+    optimum is a feasible point, and often reaches many of the bounds at once. Upper bounds
+    that propagation leaves infinite are left out (their block could be unbounded).
+    """
+    weights: dict[tuple[int, int], tuple[_Component, np.ndarray]] = {}
+    rng = np.random.default_rng(seed)
+    for comp, j, sense in requests:
+        if sense < 0 and np.isinf(comp.outer_high[j]):
+            continue
+        key = (id(comp), sense)
+        if key not in weights:
+            weights[key] = (comp, np.zeros(comp.a.shape[1]))
+        weights[key][1][j] = sense * rng.uniform(1.0, 2.0)
+    if weights:
+        _solve_blocks(list(weights.values()))
+
+
+def _solve_bounds(requests: Iterable[tuple[_Component, int, int]]) -> None:
+    """Solve the exact bounds asked for, as one LP, and keep them in their components.
+
+    A request ``(component, j, sense)`` asks for the lower (``sense`` 1) or upper (-1) bound of
+    variable ``j``. Bounds already known are skipped. The others become the blocks of one
+    block-diagonal LP (:func:`_solve_blocks`), a copy of the component per bound with that
+    bound's objective. An upper bound that propagation leaves infinite may be unbounded, which
+    would make the whole LP unbounded: it is solved on its own.
+    """
+    todo: dict[tuple[int, int, int], tuple[_Component, int, int]] = {}
+    for comp, j, sense in requests:
+        if comp.settled(j, sense):
+            continue
+        if sense < 0 and np.isinf(comp.outer_high[j]):
+            comp.solve_alone(j, sense)
+            continue
+        todo[(id(comp), j, sense)] = (comp, j, sense)
+    if len(todo) <= 1:
+        for comp, j, sense in todo.values():
+            comp.solve_alone(j, sense)
+        return
+    blocks = []
+    for comp, j, sense in todo.values():
+        c = np.zeros(comp.a.shape[1])
+        c[j] = sense
+        blocks.append((comp, c))
+    points = _solve_blocks(blocks)
+    if points is None:
+        for comp, j, sense in todo.values():
+            comp.solve_alone(j, sense)
+        return
+    for (comp, j, sense), x in zip(todo.values(), points, strict=True):
+        if sense > 0:
+            comp.low_[j] = float(np.ceil(x[j] - _EPS))
+        else:
+            comp.high_[j] = float(np.floor(x[j] + _EPS))
 
 
 #: Components already solved, by their equations: the suppression engine audits a pattern that
@@ -1381,77 +1600,133 @@ class _Bounds:
 
     The system splits into connected components (variables linked by an equation); each
     component is solved on its own, and a component seen before (same equations) reuses its
-    results. Exact bounds are computed only where a caller asks for them, and are the same
-    numbers a direct min / max LP over the whole system gives (rounded to integers: the
-    constraint matrices of linked count tables are (near) totally unimodular, so the bounds are
-    integers up to rounding noise); a cell whose seen range is already wide enough needs no LP
-    of its own.
+    results. Exact bounds are computed only where a caller asks for them (:meth:`solve` asks
+    for many in one LP), and are the same numbers a direct min / max LP over the whole system
+    gives (rounded to integers: the constraint matrices of linked count tables are (near)
+    totally unimodular, so the bounds are integers up to rounding noise); a cell whose seen
+    range is already wide enough needs no LP of its own.
+
+    ``point``, when given, is a candidate feasible point (e.g. the true values behind a
+    suppression pattern); it seeds the seen ranges of every component it satisfies, and the
+    others get a feasible point from an LP.
     """
 
-    def __init__(self, a_eq: np.ndarray, b_eq: np.ndarray, n_vars: int):
-        parent = list(range(n_vars))
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for row in a_eq:
-            nz = np.flatnonzero(row)
-            for other in nz[1:]:
-                ra, rb = find(int(nz[0])), find(int(other))
-                if ra != rb:
-                    parent[rb] = ra
-        groups: dict[int, list[int]] = {}
-        for j in range(n_vars):
-            groups.setdefault(find(j), []).append(j)
-        self.where: dict[int, tuple[_Component, int]] = {}
+    def __init__(self, a_eq: sparse.csr_array, b_eq: np.ndarray, point: np.ndarray | None):
+        n_rows, n_vars = a_eq.shape
+        incidence = (a_eq != 0).astype(np.int8)
+        graph = sparse.block_array([[None, incidence], [incidence.T, None]], format="csr")
+        _, label = connected_components(graph, directed=False)
+        row_label, var_label = label[:n_rows], label[n_rows:]
+        rows_of: dict[int, list[int]] = {}
+        for i, lab in enumerate(row_label.tolist()):
+            rows_of.setdefault(lab, []).append(i)
+        cols_of: dict[int, list[int]] = {}
+        for j, lab in enumerate(var_label.tolist()):
+            cols_of.setdefault(lab, []).append(j)
+        self.comp_of: list[_Component | None] = [None] * n_vars
+        self.local_of = np.zeros(n_vars, dtype=np.int64)
         self.feasible = True
-        for cols in groups.values():
-            cols_arr = np.array(cols)
-            if len(a_eq):
-                rows = np.flatnonzero(np.any(a_eq[:, cols_arr] != 0, axis=1))
-            else:
-                rows = np.array([], dtype=np.int64)
-            a = np.ascontiguousarray(a_eq[np.ix_(rows, cols_arr)], dtype=float)
+        for lab, cols in cols_of.items():
+            rows = rows_of.get(lab, [])
+            a = np.ascontiguousarray(a_eq[rows][:, cols].toarray(), dtype=float)
             b = np.ascontiguousarray(b_eq[rows], dtype=float)
             key = np.array(a.shape, dtype=np.int64).tobytes() + a.tobytes() + b.tobytes()
             comp = _COMPONENTS.get(key)
             if comp is None:
-                comp = _Component(a, b)
+                start = None if point is None else point[cols]
+                if start is not None and not (
+                    np.all(start >= 0) and np.allclose(a @ start, b, rtol=0.0, atol=1e-9)
+                ):
+                    start = None
+                comp = _Component(a, b, start)
                 if len(_COMPONENTS) >= _COMPONENTS_MAX:
                     _COMPONENTS.clear()
                 _COMPONENTS[key] = comp
             if not comp.feasible:
                 self.feasible = False
             for local, j in enumerate(cols):
-                self.where[j] = (comp, local)
+                self.comp_of[j] = comp
+                self.local_of[j] = local
+
+    def _where(self, j: int) -> tuple[_Component, int]:
+        comp = self.comp_of[j]
+        assert comp is not None
+        return comp, int(self.local_of[j])
+
+    def solve(self, requests: Iterable[tuple[int, int]]) -> None:
+        """Solve the bounds ``(j, sense)`` asked for (1: lower, -1: upper) in one LP."""
+        _solve_bounds((*self._where(j), sense) for j, sense in requests)
+
+    def settled(self, j: int, sense: int) -> bool:
+        """Whether the lower (``sense`` 1) or upper (-1) bound of ``j`` is known without an LP."""
+        comp, local = self._where(j)
+        return comp.settled(local, sense)
+
+    def explore(self, requests: Iterable[tuple[int, int]], seed: int = 0) -> None:
+        """Move the seen ranges towards the bounds ``(j, sense)`` asked for (one LP)."""
+        _explore(((*self._where(j), sense) for j, sense in requests), seed)
 
     def low(self, j: int) -> float:
         """Exact (integer-rounded) lower bound of variable ``j``."""
-        comp, local = self.where[j]
+        comp, local = self._where(j)
         return comp.low(local)
 
     def high(self, j: int) -> float:
         """Exact (integer-rounded) upper bound of variable ``j`` (inf when unbounded)."""
-        comp, local = self.where[j]
+        comp, local = self._where(j)
         return comp.high(local)
 
     def proven_low_at_most(self, j: int) -> float:
         """A value the lower bound is known not to exceed (integer), without a new LP."""
-        comp, local = self.where[j]
+        comp, local = self._where(j)
         return comp.low_at_most(local)
+
+    def seen_width(self, j: int) -> float:
+        """A width the interval of ``j`` is known to reach (integer), without a new LP."""
+        comp, local = self._where(j)
+        return comp.high_at_least(local) - comp.low_at_most(local)
 
     def narrower_than(self, j: int, width: int) -> bool:
         """Whether ``high - low < width`` (exact LPs only when the seen range cannot tell)."""
-        comp, local = self.where[j]
-        if comp.high_at_least(local) - comp.low_at_most(local) >= width:
+        if self.seen_width(j) >= width:
             return False
-        low = comp.low(local)
-        if comp.high_at_least(local) - low >= width:
-            return False
-        return comp.high(local) - low < width
+        return self.high(j) - self.low(j) < width
+
+
+@dataclass
+class _Published:
+    """What a reader sees of one frequency table, as arrays: the input of :func:`_audit`."""
+
+    name: str
+    rows: list[str]
+    columns: list[str]
+    values: np.ndarray  # published numbers, NaN where suppressed; margins last
+    keys: dict[tuple[int, int], str]  # margin cell (i, j) -> key of the quantity it shows
+    class_rule: bool
+    k_min: int
+    truth: np.ndarray | None = None  # the values behind the table, when the caller knows them
+
+    @classmethod
+    def of(cls, table: ProtectedTable) -> _Published:
+        """The published numbers of a protected frequency table."""
+        index, columns = list(table.numeric.index), list(table.numeric.columns)
+        n_rows, n_cols = len(index), len(columns)
+        margins = [(i, n_cols - 1) for i in range(n_rows - 1)]
+        margins += [(n_rows - 1, j) for j in range(n_cols)]
+        keys = {}
+        for i, j in margins:
+            key = table.margin_keys.get((index[i], columns[j]))
+            if key is not None:
+                keys[(i, j)] = key
+        return cls(
+            table.name,
+            [str(r) for r in index],
+            [str(c) for c in columns],
+            table.numeric.to_numpy(dtype=float),
+            keys,
+            table.class_rule,
+            table.k_min,
+        )
 
 
 def audit_recoverability(
@@ -1500,70 +1775,98 @@ def audit_recoverability(
     """  # noqa: E501
     if isinstance(tables, Mapping):
         tables = list(tables.values())
-    tables = [t for t in tables if t.kind == "frequency"]
+    published = [_Published.of(t) for t in tables if t.kind == "frequency"]
+    return _audit(published, min_interval_width, check_consistency)
+
+
+def _audit(
+    tables: list[_Published], min_interval_width: int, check_consistency: bool
+) -> list[RecoveryProblem]:
+    """:func:`audit_recoverability` on the published numbers of frequency tables."""
     values: list[float] = []  # NaN = unknown
+    truth: list[float] = []
     labels: list[tuple[str, str, str]] = []
     by_key: dict[str, int] = {}
-    grids: list[tuple[ProtectedTable, np.ndarray]] = []
+    grids: list[tuple[_Published, np.ndarray]] = []
     for table in tables:
-        num = table.numeric.to_numpy(dtype=float)
+        num = table.values
+        true = table.truth if table.truth is not None else np.full(num.shape, np.nan)
         n_rows, n_cols = num.shape
         ids = np.empty((n_rows, n_cols), dtype=np.int64)
-        for i, r in enumerate(table.numeric.index):
-            for j, c in enumerate(table.numeric.columns):
-                margin = i == n_rows - 1 or j == n_cols - 1
-                key = table.margin_keys.get((r, c)) if margin else None
+        for i in range(n_rows):
+            for j in range(n_cols):
+                key = table.keys.get((i, j))
                 if key is not None and key in by_key:
-                    ids[i, j] = by_key[key]
-                    known = values[ids[i, j]]
-                    if not math.isnan(num[i, j]) and math.isnan(known):
-                        values[ids[i, j]] = num[i, j]
+                    q = ids[i, j] = by_key[key]
+                    if not math.isnan(num[i, j]) and math.isnan(values[q]):
+                        values[q] = num[i, j]
                     continue
                 values.append(num[i, j])
-                labels.append((table.name, str(r), str(c)))
+                truth.append(float(true[i, j]))
+                labels.append((table.name, table.rows[i], table.columns[j]))
                 ids[i, j] = len(values) - 1
                 if key is not None:
-                    by_key[key] = ids[i, j]
+                    by_key[key] = len(values) - 1
         grids.append((table, ids))
 
-    equations: list[tuple[list[int], int]] = []
+    if not grids:
+        return []
+    # One equation per row and column (margins included): parts - total = 0, in table order.
+    eq_parts, var_parts, totals = [], [], []
+    n_eqs = 0
     for _table, ids in grids:
         n_rows, n_cols = ids.shape
-        for i in range(n_rows):
-            equations.append(([int(x) for x in ids[i, : n_cols - 1]], int(ids[i, n_cols - 1])))
-        for j in range(n_cols):
-            equations.append(([int(x) for x in ids[: n_rows - 1, j]], int(ids[n_rows - 1, j])))
-
-    unknown = [q for q, v in enumerate(values) if math.isnan(v)]
-    col_of = {q: j for j, q in enumerate(unknown)}
-    rows, rhs = [], []
+        for parts, total in ((ids[:, : n_cols - 1], ids[:, -1]), (ids[:-1, :].T, ids[-1, :])):
+            eq = n_eqs + np.arange(len(total))
+            eq_parts += [np.repeat(eq, parts.shape[1]), eq]
+            var_parts += [parts.ravel(), total]
+            totals.append(total)
+            n_eqs += len(total)
+    signs = np.concatenate([np.full(len(v), 1.0 if k % 2 == 0 else -1.0)
+                            for k, v in enumerate(var_parts)])
+    system = sparse.csr_array(
+        (signs, (np.concatenate(eq_parts), np.concatenate(var_parts))),
+        shape=(n_eqs, len(values)),
+    )
+    all_values = np.array(values)
+    unknown = np.flatnonzero(np.isnan(all_values))
+    known = np.flatnonzero(~np.isnan(all_values))
+    col_of = {int(q): j for j, q in enumerate(unknown)}
+    a_all = system[:, unknown]
+    a_all.eliminate_zeros()
+    b_all = -(system[:, known] @ all_values[known])
+    constrains = np.diff(a_all.indptr) > 0
     problems: list[RecoveryProblem] = []
-    for parts, total in equations:
-        coef = np.zeros(len(unknown))
-        b = 0.0
-        for q, sign in [*((p, 1.0) for p in parts), (total, -1.0)]:
-            if q in col_of:
-                coef[col_of[q]] += sign
-            else:
-                b -= sign * values[q]
-        if np.any(coef != 0):
-            rows.append(coef)
-            rhs.append(b)
-        elif check_consistency and abs(b) > 1e-6:
-            problems.append(RecoveryProblem(*labels[total], "inconsistent"))
-    a_eq = np.array(rows).reshape(len(rows), len(unknown))
-    bounds = _Bounds(a_eq, np.array(rhs, dtype=float), len(unknown))
+    if check_consistency:
+        total_of = np.concatenate(totals)
+        for e in np.flatnonzero(~constrains & (np.abs(b_all) > 1e-6)):
+            problems.append(RecoveryProblem(*labels[total_of[e]], "inconsistent"))
+    point = np.array(truth)[unknown]
+    bounds = _Bounds(a_all[constrains], b_all[constrains], point)
     if not bounds.feasible:
         if check_consistency:
             problems.append(RecoveryProblem(tables[0].name, "", "", "inconsistent"))
         return problems
-    for q in unknown:
-        j = col_of[q]
-        if bounds.narrower_than(j, min_interval_width):
-            problems.append(RecoveryProblem(*labels[q], "recovered", bounds.low(j),
-                                            bounds.high(j)))
+    # Every bound the checks below may need, solved together; then the checks in order.
+    width = min_interval_width
+    narrow = [j for j in range(len(unknown)) if bounds.seen_width(j) < width]
+    n_open = math.inf
+    for attempt in range(_EXPLORE_ROUNDS):
+        open_bounds = [(j, s) for j in narrow for s in (1, -1) if not bounds.settled(j, s)]
+        if not open_bounds or len(open_bounds) == n_open:
+            break
+        n_open = len(open_bounds)
+        bounds.explore(open_bounds, attempt)
+        narrow = [j for j in narrow if bounds.seen_width(j) < width]
+    bounds.solve((j, sense) for j in narrow for sense in (1, -1))
+    for j, q in enumerate(unknown):
+        if bounds.narrower_than(j, width):
+            problems.append(
+                RecoveryProblem(*labels[q], "recovered", bounds.low(j), bounds.high(j))
+            )
 
     flagged = {(p.table, p.row, p.column) for p in problems}
+    class_cells: list[tuple[int, float, int]] = []  # (cell, published row total, k_min)
     for table, ids in grids:
         if not table.class_rule or ids.shape[1] < 3:
             continue
@@ -1572,20 +1875,29 @@ def audit_recoverability(
             total = values[ids[i, n_cols - 1]]
             if math.isnan(total) or total < table.k_min:
                 continue
-            for j in range(n_cols - 1):
-                q = int(ids[i, j])
-                if labels[q] in flagged:
-                    continue
-                if math.isnan(values[q]):
-                    # Only an exact lower bound can show a class disclosure; skip the LP when
-                    # a feasible point already puts the cell low enough.
-                    if total - bounds.proven_low_at_most(col_of[q]) >= table.k_min:
-                        continue
-                    low = bounds.low(col_of[q])
-                else:
-                    low = values[q]
-                if total - low < table.k_min:
-                    high = values[q] if not math.isnan(values[q]) else bounds.high(col_of[q])
-                    problems.append(RecoveryProblem(*labels[q], "class", low, high))
-                    flagged.add(labels[q])
+            class_cells += [(int(q), total, table.k_min) for q in ids[i, : n_cols - 1]]
+    # Only an exact lower bound can show a class disclosure; skip the LP when a feasible point
+    # already puts the cell low enough.
+    bounds.solve(
+        (col_of[q], 1)
+        for q, total, k in class_cells
+        if q in col_of and total - bounds.proven_low_at_most(col_of[q]) < k
+    )
+    found: list[tuple[int, float]] = []
+    for q, total, k in class_cells:
+        if labels[q] in flagged:
+            continue
+        if q in col_of:
+            if total - bounds.proven_low_at_most(col_of[q]) >= k:
+                continue
+            low = bounds.low(col_of[q])
+        else:
+            low = values[q]
+        if total - low < k:
+            found.append((q, low))
+            flagged.add(labels[q])
+    bounds.solve((col_of[q], -1) for q, _ in found if q in col_of)
+    for q, low in found:
+        high = bounds.high(col_of[q]) if q in col_of else values[q]
+        problems.append(RecoveryProblem(*labels[q], "class", low, high))
     return problems

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from evaluation import disclosure
 from evaluation.disclosure import (
     RULES,
     DisclosurePolicy,
@@ -717,3 +718,144 @@ def test_property_no_suppressed_cell_is_recoverable(case):
     assert len(log) == sum(t.n_suppressed for t in out.values())
     event("rules: " + ",".join(sorted(set(log.to_frame()["rule"]))))
     event(f"tables: {len(out)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Property test: the audit's bounds are those of a plain LP over the whole publication
+# ----------------------------------------------------------------------------------------------
+
+
+def _plain_lp_audit(
+    tables: list[ProtectedTable], width: int
+) -> list[tuple[str, str, str, str, float, float]]:
+    """The audit's findings, by one min and one max LP per suppressed cell over everything.
+
+    No decomposition, no shortcuts: the reference the audit's faster machinery must match.
+    """
+    values: list[float] = []
+    labels: list[tuple[str, str, str]] = []
+    by_key: dict[str, int] = {}
+    grids = []
+    for table in tables:
+        num = table.numeric.to_numpy(dtype=float)
+        ids = np.empty(num.shape, dtype=int)
+        for i, r in enumerate(table.numeric.index):
+            for j, c in enumerate(table.numeric.columns):
+                key = table.margin_keys.get((r, c))
+                if key in by_key:
+                    ids[i, j] = by_key[key]
+                    if np.isnan(values[ids[i, j]]):
+                        values[ids[i, j]] = num[i, j]
+                    continue
+                values.append(num[i, j])
+                labels.append((table.name, str(r), str(c)))
+                ids[i, j] = len(values) - 1
+                if key is not None:
+                    by_key[key] = ids[i, j]
+        grids.append((table, ids))
+    n = len(values)
+    rows = []
+    for _table, ids in grids:
+        lines = [(ids[i, :-1], ids[i, -1]) for i in range(ids.shape[0])]
+        lines += [(ids[:-1, j], ids[-1, j]) for j in range(ids.shape[1])]
+        for parts, total in lines:
+            coef = np.zeros(n)
+            np.add.at(coef, parts, 1.0)
+            coef[total] -= 1.0
+            rows.append(coef)
+    bounds = [(v, v) if not np.isnan(v) else (0, None) for v in values]
+
+    def extreme(q: int, sense: float) -> float:
+        c = np.zeros(n)
+        c[q] = sense
+        res = linprog(c, A_eq=np.array(rows), b_eq=np.zeros(len(rows)), bounds=bounds)
+        assert res.status in (0, 3), res.message
+        if res.status == 3:
+            return np.inf
+        return float(np.ceil(res.fun - 1e-6)) if sense > 0 else float(np.floor(-res.fun + 1e-6))
+
+    found = []
+    for q in range(n):
+        if np.isnan(values[q]):
+            low, high = extreme(q, 1.0), extreme(q, -1.0)
+            if high - low < width:
+                found.append((*labels[q], "recovered", low, high))
+    flagged = {f[:3] for f in found}
+    for table, ids in grids:
+        if not table.class_rule or ids.shape[1] < 3:
+            continue
+        for i in range(ids.shape[0] - 1):
+            total = values[ids[i, -1]]
+            if np.isnan(total) or total < table.k_min:
+                continue
+            for q in ids[i, :-1]:
+                if labels[q] in flagged:
+                    continue
+                low = extreme(q, 1.0) if np.isnan(values[q]) else values[q]
+                if total - low < table.k_min:
+                    high = extreme(q, -1.0) if np.isnan(values[q]) else values[q]
+                    found.append((*labels[q], "class", low, high))
+                    flagged.add(labels[q])
+    return found
+
+
+@st.composite
+def published_tables(draw):
+    """Linked count tables (shared row totals and grand total) with cells hidden at random."""
+    n_rows = draw(st.integers(2, 5))
+    rows = [f"g{i}" for i in range(n_rows)]
+    cell = st.integers(0, 12)
+    tables = []
+    sizes = None
+    for t in range(draw(st.integers(1, 3))):
+        n_cols = draw(st.integers(1, 4))
+        if sizes is None:
+            counts = np.array([[draw(cell) for _ in range(n_cols)] for _ in rows])
+            sizes = counts.sum(axis=1)
+        else:
+            counts = np.array(
+                [np.diff([0, *sorted(draw(st.integers(0, int(s))) for _ in range(n_cols - 1)),
+                          int(s)]) for s in sizes]
+            )
+        full = np.zeros((n_rows + 1, n_cols + 1))
+        full[:-1, :-1] = counts
+        full[:-1, -1] = counts.sum(axis=1)
+        full[-1] = full[:-1].sum(axis=0)
+        hidden = np.array(draw(st.lists(st.booleans(), min_size=full.size, max_size=full.size)))
+        num = np.where(hidden.reshape(full.shape), np.nan, full)
+        index = pd.Index([*rows, TOTAL])
+        columns = pd.Index([*(f"t{t}c{j}" for j in range(n_cols)), TOTAL])
+        frame = pd.DataFrame(num, index=index, columns=columns)
+        keys = {(r, TOTAL): f"row|{r}" for r in rows}
+        keys[(TOTAL, TOTAL)] = "grand"
+        tables.append(
+            ProtectedTable(f"t{t}", frame.astype(str), frame.isna(), frame, "frequency", 5,
+                           margin_keys=keys, class_rule=draw(st.booleans()))
+        )
+    return tables, draw(st.sampled_from([1, 1, 2, 3]))
+
+
+@pytest.mark.parametrize("explore_rounds", [0, disclosure._EXPLORE_ROUNDS])
+@settings(
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(case=published_tables())
+def test_property_audit_bounds_are_exact(explore_rounds, case):
+    # Without exploring, the exact bounds come from the stacked LPs; with it, mostly from
+    # feasible points meeting the propagated bounds. Both must give the plain LP's answers.
+    tables, width = case
+    saved = disclosure._EXPLORE_ROUNDS
+    disclosure._EXPLORE_ROUNDS = explore_rounds
+    disclosure._COMPONENTS.clear()
+    try:
+        got = [
+            (p.table, p.row, p.column, p.kind, p.low, p.high)
+            for p in audit_recoverability(tables, width)
+        ]
+    finally:
+        disclosure._EXPLORE_ROUNDS = saved
+    assert got == _plain_lp_audit(tables, width)
+    event(f"problems: {min(len(got), 3)}")

@@ -601,8 +601,9 @@ def _display_html(fragment: str) -> None:
 
 
 def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, escape=True, na_rep="–", border=0,
-                         classes="report-table")
+    from evaluation.render import table_html
+
+    return table_html(frame)
 
 
 @dataclass

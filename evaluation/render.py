@@ -42,6 +42,7 @@ from urllib.parse import quote
 from evaluation.errors import ReportError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from nbformat import NotebookNode
 
 __all__ = [
@@ -49,9 +50,11 @@ __all__ = [
     "ReportKernel",
     "TEMPLATE_DIR",
     "execute_notebook",
+    "column_widths",
     "html_to_pdf",
     "notebook_to_html",
     "render_notebook_report",
+    "table_html",
 ]
 
 #: Folder holding the nbconvert template ``report`` (``index.html.j2``, ``report.css``).
@@ -225,6 +228,115 @@ def _external_references(document: str) -> int:
     count += sum(len(_EXTERNAL_CSS_RE.findall(tag)) for tag in _OPEN_TAG_RE.findall(document))
     count += sum(len(_EXTERNAL_CSS_RE.findall(css)) for css in _STYLE_ELEMENT_RE.findall(document))
     return count
+
+
+#: Average DejaVu Sans characters across the A4 text width at 8.5 pt (7.5 pt for tables of 9
+#: columns or more), the cell padding in characters, and the room a long text column keeps.
+_LINE_CHARS = {False: 92.0, True: 104.0}
+_PADDING = {False: 1.8, True: 1.2}
+_TEXT_MIN = {False: 26.0, True: 22.0}
+#: Bold header letters are wider than body text.
+_BOLD = 1.1
+#: Pieces a line may not break inside: runs of non-space, split after a hyphen.
+_WORD_RE = re.compile(r"[^\s-]+-?|-")
+
+
+def column_widths(frame: pd.DataFrame, na_rep: str = "–") -> list[float]:
+    """Column widths in percent of the text width, from the length of what each column shows.
+
+    Each column gets at least its longest unbreakable piece of text (a header word counts a
+    little wider, being bold); a column of long texts keeps room for about 22-26 characters.
+    The rest of the line is shared in proportion to how much more each column's longest text
+    needs. Print lays tables out with these widths (``table-layout: fixed``), which spares
+    WeasyPrint measuring every cell twice (most of its time on a long annex).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as shown (headers and cells as text after formatting).
+    na_rep : str, default "–"
+        What an empty cell shows.
+
+    Returns
+    -------
+    list of float
+        One width per column, in percent, summing to 100.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.render import column_widths
+    >>> frame = pd.DataFrame({"Item": ["I can design a national action plan on PVE/CT."],
+    ...                       "n": [24], "Mean": ["3.48"]})
+    >>> widths = column_widths(frame)
+    >>> [round(w) for w in widths], round(sum(widths))  # 47.8, 3.8 and 6.2 characters
+    ([83, 7, 11], 100)
+    """
+    wide = frame.shape[1] >= 9
+    pad = _PADDING[wide]
+    shortest, longest = [], []
+    for name in frame.columns:
+        cells = [na_rep if _missing(v) else str(v) for v in frame[name]]
+        header = _BOLD * max((len(w) for w in _WORD_RE.findall(str(name))), default=1)
+        piece = max((len(w) for text in cells for w in _WORD_RE.findall(text)), default=1)
+        full = max((len(text) for text in cells), default=1)
+        low = max(header, piece)
+        if full > 30:  # a column of sentences: keep room for a few words per line
+            low = max(low, min(full, _TEXT_MIN[wide]))
+        shortest.append(low + pad)
+        longest.append(max(low, full) + pad)
+    budget = max(_LINE_CHARS[wide], sum(shortest))
+    if sum(longest) <= budget:
+        chars = longest
+    else:
+        spare = budget - sum(shortest)
+        extra = [lo - sh for lo, sh in zip(longest, shortest, strict=True)]
+        chars = [sh + spare * e / sum(extra) for sh, e in zip(shortest, extra, strict=True)]
+    total = sum(chars)
+    return [100.0 * c / total for c in chars]
+
+
+def _missing(value: object) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def table_html(frame: pd.DataFrame, caption: str | None = None) -> str:
+    """A report table: escaped cells, "–" for empty ones, an optional caption, column widths.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as shown (already localized); the index is not shown.
+    caption : str, optional
+        The table's caption (escaped).
+
+    Returns
+    -------
+    str
+        ``<table class="dataframe report-table">`` with a ``<colgroup>`` from
+        :func:`column_widths`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.render import table_html
+    >>> frame = pd.DataFrame({"Answer": ["<script>x</script>"], "n": [float("nan")]})
+    >>> page = table_html(frame, "A & B")
+    >>> "&lt;script&gt;" in page, "<caption>A &amp; B</caption>" in page, "<td>–</td>" in page
+    (True, True, True)
+    >>> page.count("<col style=")
+    2
+    """
+    body = frame.to_html(index=False, escape=True, na_rep="–", border=0,
+                         classes="report-table")
+    cols = "".join(f'<col style="width: {w:.1f}%">' for w in column_widths(frame))
+    head = f"<caption>{_html.escape(caption)}</caption>\n" if caption else ""
+    return body.replace(">\n  <thead>", f">\n{head}<colgroup>{cols}</colgroup>\n  <thead>", 1)
 
 
 def _read_notebook(nb: NotebookNode | str | os.PathLike[str]) -> NotebookNode:

@@ -62,12 +62,9 @@ def _display_html(fragment: str) -> None:
 
 
 def _table_html(frame: pd.DataFrame, caption: str | None = None) -> str:
-    body = frame.to_html(index=False, escape=True, na_rep="–", border=0,
-                         classes="report-table")
-    if caption:
-        body = body.replace(">\n  <thead>", f">\n<caption>{html.escape(caption)}</caption>\n"
-                            "  <thead>", 1)
-    return body
+    from evaluation.render import table_html
+
+    return table_html(frame, caption)
 
 
 @dataclass
@@ -576,10 +573,21 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
     ['Готовность', 'До', '0,46']
     >>> list(localize_table(frame, "ru").columns)
     ['Шкала', 'С', 'Изменение']
+
+    A pair of waves, and the two ends of an interval, each share one column:
+
+    >>> pairs = pd.DataFrame({"wave_a": ["pre"], "wave_b": ["post"], "mean_change": [0.4],
+    ...                       "mean_change_ci_low": [0.1], "mean_change_ci_high": [0.7]})
+    >>> localize_table(pairs).iloc[0].to_dict()
+    {'Comparison': 'Before → After', 'Change': '0.40', '95% CI': '0.10 – 0.70'}
     """
     labels = labels or {}
     out = pd.DataFrame(index=range(len(frame)))
-    for col in frame.columns:
+    columns = list(frame.columns)
+    for col in columns:
+        if col == "wave_b" and "wave_a" in columns or col.endswith("ci_high") and \
+                col.replace("ci_high", "ci_low") in columns:
+            continue  # shown together with its partner (see below)
         values = frame[col].tolist()
         if col in _ID_COLUMNS:
             shown = [labels.get(str(v), str(v)) if isinstance(v, str) else localize_cell(v)
@@ -592,7 +600,22 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             shown = [localize_cell(v, language, 0) for v in values]
         else:
             shown = [localize_cell(v, language, digits) for v in values]
-        out[column_label(col, language)] = shown
+        if col == "wave_a" and "wave_b" in columns:  # one "Before → After" column
+            ends = [t(_WAVE_WORDS[v], language) if v in _WAVE_WORDS else localize_cell(v)
+                    for v in frame["wave_b"]]
+            shown = [f"{a} → {b}" for a, b in zip(shown, ends, strict=True)]
+            col = "comparison"
+        elif col.endswith("ci_low") and col.replace("ci_low", "ci_high") in columns:
+            # one "low – high" interval column instead of two (narrower tables on A4)
+            highs = [localize_cell(v, language, digits)
+                     for v in frame[col.replace("ci_low", "ci_high")]]
+            shown = [f"{lo} – {hi}" if "–" not in (lo, hi) else "–"
+                     for lo, hi in zip(shown, highs, strict=True)]
+            col = col.replace("ci_low", "ci")
+        label = column_label(col, language)
+        if label in out.columns:  # two columns with one header: keep both, told apart
+            label = f"{label} ({column_label(col.removesuffix('_ci'), language)})"
+        out[label] = shown
     return out
 
 

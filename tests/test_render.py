@@ -17,6 +17,7 @@ from evaluation.render import (
     html_to_pdf,
     notebook_to_html,
     render_notebook_report,
+    table_html,
 )
 
 HEADING_RU = "Итоги семинара"
@@ -312,7 +313,7 @@ def _wide_table_notebook(rows: int = 12) -> nbformat.NotebookNode:
     })
     cell = nbformat.v4.new_code_cell("table")
     cell.outputs = [nbformat.v4.new_output("display_data", data={
-        "text/html": frame.to_html(index=False, border=0, classes="report-table")})]
+        "text/html": table_html(frame)})]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Annex"), cell]
     return nb

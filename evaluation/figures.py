@@ -45,11 +45,16 @@ import matplotlib.colors
 import matplotlib.lines
 import matplotlib.patches
 import matplotlib.style
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 import PIL.Image
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from evaluation.errors import DisclosureError
@@ -143,7 +148,9 @@ _RC: dict[str, Any] = {
     "svg.hashsalt": "evaluation",
     "path.simplify": True,
 }
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PT = 1 / 72  # inches per point
+_GAP = 3 * _PT  # space around titles, labels and legends (constrained layout's default pad)
+_TICK = 7 * _PT  # tick mark (3.5 pt) plus the pad to its label (3.5 pt)
 _PNG_COMPRESSION = 3  # zlib level; the default 6 took ~1.7x as long for no smaller files
 
 
@@ -233,8 +240,14 @@ def _formatter(language: str, absolute: bool = False) -> FuncFormatter:
     return FuncFormatter(fmt)
 
 
-def _wrap(label: object, width: int = 34) -> str:
-    return "\n".join(textwrap.wrap(str(label), width)) or str(label)
+def _wrap(label: object, width: int = 34, max_lines: int | None = 2) -> str:
+    """``label`` on lines of ``width`` characters; past ``max_lines`` it ends in "…".
+
+    Rows of a chart are one fixed height apart: a longer label would run into the next one
+    (the alt text keeps the whole label).
+    """
+    return "\n".join(textwrap.wrap(str(label), width, max_lines=max_lines,
+                                    placeholder=" …")) or str(label)
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -261,28 +274,180 @@ def _check_counts(values: pd.Series, k_min: int, what: str) -> None:
         )
 
 
-def _new_figure(height: float) -> Figure:
-    # At the output resolution, so the single draw in _finish lays out and renders with one
-    # renderer (and one cache of text sizes).
+def _new_figure(height: float, layout: str | None = "constrained") -> Figure:
+    # At the output resolution, so that measuring text for the layout and the single draw in
+    # _finish share one renderer (and its cache of text sizes). The report's figures pass
+    # layout=None and place their axes themselves (see _place); constrained layout measures
+    # every artist of the figure and took about a fifth of the drawing time.
     fig = Figure(figsize=(_WIDTH, max(height, 1.6)), dpi=_DPI, facecolor="white",
-                 layout="constrained")
+                 layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
 def _finish(fig: Figure, alt_text: str, caption: str) -> FigureOutput:
-    """Draw once (constrained layout runs inside the draw) and encode as RGB PNG.
+    """Draw once and encode as RGB PNG.
 
     ``savefig`` would lay out and draw twice (a layout pass, then layout and drawing again);
     the PNG holds no metadata but its resolution.
     """
     canvas = fig.canvas
+    if fig.get_layout_engine() is None:
+        _fit_width(fig)
     canvas.draw()
     image = PIL.Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="png", dpi=(_DPI, _DPI),
                               compress_level=_PNG_COMPRESSION)
     return FigureOutput(buffer.getvalue(), alt_text, caption, fig)
+
+
+# Layout. Margins are measured on the texts that stick out of the axes (category labels,
+# titles, legends) with the figure's own renderer, whose cache of text sizes the draw reuses;
+# axis titles and x labels get fixed positions so that drawing does not measure the ticks again.
+
+
+def _inches(artist: Any, renderer: RendererBase) -> tuple[float, float]:
+    box = artist.get_window_extent(renderer)
+    return box.width / _DPI, box.height / _DPI
+
+
+def _line_height(renderer: RendererBase, size: float) -> tuple[float, float]:
+    """Height and descent of one line of text at ``size`` points, in inches."""
+    _, height, descent = renderer.get_text_width_height_descent("lp", FontProperties(size=size),
+                                                                False)
+    return height / _DPI, descent / _DPI
+
+
+def _axes_title(ax: Axes, title: str, renderer: RendererBase) -> float:
+    """Title over ``ax``, flush left; returns the height it takes above the axes (inches)."""
+    heading = ax.set_title(title, loc="left", y=1.0)  # a fixed y is not re-measured at draw
+    size = heading.get_fontsize()
+    return _inches(heading, renderer)[1] - _line_height(renderer, size)[1] + 6 * _PT
+
+
+def _row_labels(ax: Axes, labels: Sequence[str], tick_length: float = 3.5) -> list[Text]:
+    """Category labels at y = 0, 1, … left of ``ax``, drawn like y tick labels.
+
+    A matplotlib tick makes two labels, two marks and a grid line, most of them invisible;
+    these are only the visible marks (one line) and labels.
+    """
+    ax.set_yticks([])
+    rows = np.arange(len(labels))
+    if tick_length:
+        ax.add_artist(mpl.lines.Line2D(
+            np.zeros(len(rows)), rows, transform=ax.get_yaxis_transform(), linestyle="",
+            marker=mpl.lines.TICKLEFT, markersize=tick_length, markeredgewidth=0.8,
+            color="black", clip_on=False))
+    shift = mpl.transforms.offset_copy(ax.get_yaxis_transform(), fig=ax.figure,
+                                       x=-(tick_length + 3.5), units="points")
+    return [ax.text(0, row, label, transform=shift, ha="right", va="center_baseline")
+            for row, label in zip(rows, labels, strict=True)]
+
+
+def _fit_width(fig: Figure) -> None:
+    """Narrow the axes from the right until no x tick label reaches into the right margin.
+
+    Called right before drawing, under the settings the draw uses: matplotlib chooses the
+    ticks there from the axes' length and the tick label size then in effect. The tick labels
+    measured here are the ones drawn.
+    """
+    renderer = fig.canvas.get_renderer()
+    width = fig.get_figwidth() * _DPI
+    reach = 0.0
+    for ax in fig.axes:
+        ax.xaxis.get_majorticklabels()  # places the ticks and sets their labels
+        low, high = sorted(ax.get_xlim())
+        slack = (high - low) * 1e-9  # matplotlib's tolerance for ticks at the ends
+        reach = max([reach] + [tick.label1.get_window_extent(renderer).x1
+                               for tick in ax.xaxis.get_major_ticks()
+                               if low - slack <= tick.get_loc() <= high + slack])
+    excess = (reach - width + _GAP * _DPI) / width  # in figure fractions
+    if excess <= 0:
+        return
+    boxes = [ax.get_position() for ax in fig.axes]
+    left, right = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    scale = (right - left - excess) / (right - left)
+    for ax, box in zip(fig.axes, boxes, strict=True):
+        ax.set_position((left + (box.x0 - left) * scale, box.y0, box.width * scale, box.height))
+
+
+def _xlabel(ax: Axes, text: str, ticklabel_height: float) -> None:
+    """X axis label under the tick labels (its automatic placement would measure them)."""
+    ax.set_xlabel(text)
+    below = mpl.transforms.offset_copy(ax.transAxes, fig=ax.figure,
+                                       y=-(_TICK + ticklabel_height + 4 * _PT), units="inches")
+    ax.xaxis.set_label_coords(0.5, 0, transform=below)
+
+
+def _segments(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Coordinates of separate line segments start[i]–end[i] for one ``plot`` call."""
+    return np.column_stack([start, end, np.full(len(start), np.nan)]).ravel()
+
+
+def _place(ax: Axes, left: float, bottom: float, width: float, height: float) -> None:
+    """Position ``ax`` by its lower left corner and size, in inches."""
+    fig_width, fig_height = ax.figure.get_size_inches()
+    ax.set_position((left / fig_width, bottom / fig_height, width / fig_width,
+                     height / fig_height))
+
+
+def _stack(fig: Figure, panels: Sequence[tuple[int, float, float, float, float]], top: float,
+           bottom: float) -> list[tuple[float, float]]:
+    """Bottom and height (inches) of axes stacked from the top of ``fig``, every row as high.
+
+    Each panel is ``(rows, above, below, first, last)``: its number of rows, the space its
+    title needs above it and its x axis below it, and the heights of its first and last row
+    labels, which are centred on their rows and may reach past the axes. ``top`` and
+    ``bottom`` are taken by the figure title and legend.
+    """
+    def margins(pitch: float) -> list[tuple[float, float]]:
+        return [(_GAP + max(above, first / 2 - pitch / 2), max(below, last / 2 - pitch / 2) + _GAP)
+                for _, above, below, first, last in panels]
+
+    def total(pitch: float) -> float:
+        return (top + bottom + pitch * sum(panel[0] for panel in panels)
+                + sum(a + b for a, b in margins(pitch)))
+
+    low, high = 0.0, fig.get_figheight()  # bisection for the row height that fills the figure
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if total(middle) <= fig.get_figheight() else (low, middle)
+    y, extents = fig.get_figheight() - top, []
+    for (rows, *_), (above, below) in zip(panels, margins(low), strict=True):
+        y -= above + rows * low
+        extents.append((y, rows * low))
+        y -= below
+    return extents
+
+
+def _single_panel(ax: Axes, labels: list[Text], xlabel: str, above: float,
+                  bottom: float) -> None:
+    """Lay out a figure of one axes with row labels, an x label, a title and a legend."""
+    renderer = ax.figure.canvas.get_renderer()
+    line = _line_height(renderer, 9)[0]
+    _xlabel(ax, xlabel, line)
+    sizes = [_inches(t, renderer) for t in labels] or [(0.0, 0.0)]
+    left = max(w for w, _ in sizes) + _TICK + _GAP
+    ((y, height),) = _stack(ax.figure, [(len(labels), above, _TICK + 2 * line + 4 * _PT,
+                                         sizes[0][1], sizes[-1][1])], 0.0, bottom)
+    _place(ax, left, y, _WIDTH - left - _GAP, height)
+
+
+def _suptitle(fig: Figure, title: str) -> float:
+    """Figure title in the top left corner; returns the height it takes (inches)."""
+    if not title:
+        return 0.0
+    text = fig.suptitle(textwrap.fill(title, 80), x=0.02, y=1 - _GAP / fig.get_figheight(),
+                        ha="left", va="top", fontsize=11)
+    return _inches(text, fig.canvas.get_renderer())[1] + 2 * _GAP
+
+
+def _bottom_legend(fig: Figure, handles: list[Any], ncol: int, fontsize: float = 9) -> float:
+    """Legend centred under the axes; returns the height it takes (inches)."""
+    legend = fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False,
+                        fontsize=fontsize)
+    return _inches(legend, fig.canvas.get_renderer())[1] + 2 * _GAP
 
 
 def _style() -> Any:
@@ -392,53 +557,62 @@ def likert_diverging(
     suppressed_note = words["suppressed_note"].format(k=k_min)
     joiner = " или " if words is WORDS["ru"] else " or "
     n_items = len(values)
+    shares = values.to_numpy()
+    hidden = np.isnan(shares).any(axis=1)
+    neutral = (values[str(neutral_column)].to_numpy() if neutral_column is not None
+               else np.zeros(n_items))
+    neg_sum = values[negative].to_numpy().sum(axis=1)
+    pos_sum = values[positive].to_numpy().sum(axis=1)
+    starts = -(neg_sum + neutral / 2)  # left end of each bar
+    lefts = starts[:, None] + np.cumsum(shares, axis=1) - shares
+    shown = ~hidden
+    extent = float(np.max(np.maximum(-starts, starts + shares.sum(axis=1))[shown],
+                          initial=0.0))
+    rows = np.arange(n_items)
+    summary = []
+    for row, item in enumerate(values.index):
+        if hidden[row]:
+            summary.append(f"{item}: {suppressed_note}")
+            continue
+        groups = [(pos_sum[row], joiner.join(positive))] if positive else []
+        if neutral_column is not None:
+            groups.append((neutral[row], str(neutral_column)))
+        if negative:
+            groups.append((neg_sum[row], joiner.join(negative)))
+        summary.append(f"{item}: " + ", ".join(f"{_fmt(share, language)}% {name}"
+                                               for share, name in groups))
     with _default_style(), _style():
-        fig = _new_figure(1.3 + 0.42 * n_items)
+        fig = _new_figure(1.3 + 0.42 * n_items, layout=None)
+        renderer = fig.canvas.get_renderer()
         ax = fig.add_subplot()
-        labels, extent, summary = [], 0.0, []
-        for row, (item, shares) in enumerate(values.iterrows()):
-            labels.append(_wrap(item))
-            if shares.isna().any():
-                ax.text(0, row, suppressed_note, ha="center", va="center", color="#555555",
-                        fontstyle="italic")
-                summary.append(f"{item}: {suppressed_note}")
-                continue
-            neutral = shares[str(neutral_column)] if neutral_column is not None else 0.0
-            left = -(shares[negative].sum() + neutral / 2)
-            extent = max(extent, -left, left + shares.sum())
-            for cat in categories:
-                width = shares[cat]
-                if width > 0:
-                    ax.barh(row, width, left=left, color=colours[cat], height=0.7,
-                            edgecolor="white", linewidth=0.5)
-                    if width >= 7:
-                        ax.text(left + width / 2, row, f"{width:.0f}", ha="center", va="center",
-                                fontsize=7.5, color=_text_colour(colours[cat]))
-                left += width
-            groups = [(shares[positive].sum(), joiner.join(positive))] if positive else []
-            if neutral_column is not None:
-                groups.append((neutral, str(neutral_column)))
-            if negative:
-                groups.append((shares[negative].sum(), joiner.join(negative)))
-            summary.append(f"{item}: " + ", ".join(f"{_fmt(share, language)}% {name}"
-                                                   for share, name in groups))
+        for row in rows[hidden]:
+            ax.text(0, row, suppressed_note, ha="center", va="center", color="#555555",
+                    fontstyle="italic")
+        for col, cat in enumerate(categories):
+            width, left = shares[:, col], lefts[:, col]
+            drawn = shown & (width > 0)
+            ax.barh(rows[drawn], width[drawn], left=left[drawn], color=colours[cat],
+                    height=0.7, edgecolor="white", linewidth=0.5)
+            text_colour = _text_colour(colours[cat])
+            for row in rows[drawn & (width >= 7)]:
+                ax.text(left[row] + width[row] / 2, row, f"{width[row]:.0f}", ha="center",
+                        va="center", fontsize=7.5, color=text_colour)
         # legend entries in the fixed category order, even if some were empty
         handles = [mpl.patches.Patch(color=colours[c], label=c) for c in categories]
         long = sum(len(c) for c in categories) > 60
         ncol = math.ceil(len(categories) / 2) if long else len(categories)
         # matplotlib fills legend columns first; reorder so rows read in category order
         handles = [handles[i] for c in range(ncol) for i in range(c, len(handles), ncol)]
-        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False,
-                   fontsize=8)
+        bottom = _bottom_legend(fig, handles, ncol, fontsize=8)
         limit = max(50.0, math.ceil(extent / 10) * 10) if extent else 50.0
         ax.set_xlim(-limit, limit)
         ax.axvline(0, color="#333333", linewidth=0.8)
-        ax.set_yticks(range(n_items), labels)
+        labels = _row_labels(ax, [_wrap(item) for item in values.index])
         ax.set_ylim(n_items - 0.5, -0.5)
         ax.xaxis.set_major_formatter(_formatter(language, absolute=True))
-        ax.set_xlabel(words["percent"])
-        if title:
-            ax.set_title(textwrap.fill(title, 48), loc="left")
+        _single_panel(ax, labels, words["percent"],
+                      _axes_title(ax, textwrap.fill(title, 48), renderer) if title else 0.0,
+                      bottom)
     if words is WORDS["ru"]:
         alt = (f"Расходящаяся столбчатая диаграмма{': ' + title if title else ''}. "
                f"Доли ответов по {n_items} пунктам, категории слева направо: "
@@ -493,51 +667,69 @@ def dumbbell(
     _check_counts(data["n"], k_min, "dumbbell")
     note = words["suppressed_note"].format(k=k_min)
     rows = len(data)
-    summary = []
+    mean_a, mean_b = data["mean_a"].to_numpy(), data["mean_b"].to_numpy()
+    ci_low, ci_high, n = data["ci_low"].to_numpy(), data["ci_high"].to_numpy(), data["n"].to_numpy()
+    hidden = np.isnan(mean_a) | np.isnan(mean_b)
+    with_ci = ~hidden & ~(np.isnan(ci_low) | np.isnan(ci_high))
+    change = mean_b - mean_a
+    summary, labels = [], []
+    for i, label in enumerate(data["label"]):
+        n_text = f"n={int(n[i])}" if not math.isnan(n[i]) else f"n<{k_min}"
+        labels.append(f"{_wrap(label, 28)}\n({n_text})")
+        if hidden[i]:
+            summary.append(f"{label}: {note}")
+            continue
+        part = (f"{label}: {before} {_fmt(mean_a[i], language)}, "
+                f"{after} {_fmt(mean_b[i], language)}, "
+                f"{words['change_word']} "
+                f"{_fmt(change[i], language, sign=True)}")
+        if with_ci[i]:
+            part += (f" ({words['ci']} {_fmt(ci_low[i], language)} "
+                     f"{words['to']} {_fmt(ci_high[i], language)})")
+        summary.append(part + f", {n_text}")
+    ys = np.arange(rows, dtype=float)
     with _default_style(), _style():
-        fig = _new_figure(1.4 + 0.45 * rows)
-        ax, axc = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
-        labels = []
-        for i, r in data.iterrows():
-            n_text = f"n={int(r['n'])}" if not math.isnan(r["n"]) else f"n<{k_min}"
-            labels.append(f"{_wrap(r['label'], 28)}\n({n_text})")
-            if math.isnan(r["mean_a"]) or math.isnan(r["mean_b"]):
-                ax.text(0.5, i, note, transform=ax.get_yaxis_transform(), ha="center",
-                        va="center", color="#555555", fontstyle="italic")
-                summary.append(f"{r['label']}: {note}")
-                continue
-            ax.plot([r["mean_a"], r["mean_b"]], [i, i], color="#AAAAAA", linewidth=2, zorder=1)
-            ax.scatter(r["mean_a"], i, color=OKABE_ITO["orange"], marker="o", s=45, zorder=2)
-            ax.scatter(r["mean_b"], i, color=OKABE_ITO["blue"], marker="s", s=45, zorder=2)
-            change = r["mean_b"] - r["mean_a"]
-            part = (f"{r['label']}: {before} {_fmt(r['mean_a'], language)}, "
-                    f"{after} {_fmt(r['mean_b'], language)}, "
-                    f"{words['change_word']} "
-                    f"{_fmt(change, language, sign=True)}")
-            if not (math.isnan(r["ci_low"]) or math.isnan(r["ci_high"])):
-                axc.plot([r["ci_low"], r["ci_high"]], [i, i], color=OKABE_ITO["blue"],
-                         linewidth=1.6)
-                part += (f" ({words['ci']} {_fmt(r['ci_low'], language)} "
-                         f"{words['to']} {_fmt(r['ci_high'], language)})")
-            axc.scatter(change, i, color=OKABE_ITO["blue"], marker="s", s=30, zorder=2)
-            part += f", {n_text}"
-            summary.append(part)
-        ax.set_yticks(range(rows), labels)
-        ax.set_ylim(rows - 0.5, -0.5)
-        ax.set_xlabel(words["mean"])
+        fig = _new_figure(1.4 + 0.45 * rows, layout=None)
+        renderer = fig.canvas.get_renderer()
+        ax, axc = fig.add_subplot(), fig.add_subplot()
+        for row in ys[hidden]:
+            ax.text(0.5, row, note, transform=ax.get_yaxis_transform(), ha="center",
+                    va="center", color="#555555", fontstyle="italic")
+        shown = ~hidden
+        ax.plot(_segments(mean_a[shown], mean_b[shown]), _segments(ys[shown], ys[shown]),
+                color="#AAAAAA", linewidth=2, zorder=1)
+        ax.scatter(mean_a[shown], ys[shown], color=OKABE_ITO["orange"], marker="o", s=45,
+                   zorder=2)
+        ax.scatter(mean_b[shown], ys[shown], color=OKABE_ITO["blue"], marker="s", s=45,
+                   zorder=2)
+        axc.plot(_segments(ci_low[with_ci], ci_high[with_ci]), _segments(ys[with_ci], ys[with_ci]),
+                 color=OKABE_ITO["blue"], linewidth=1.6)
+        axc.scatter(change[shown], ys[shown], color=OKABE_ITO["blue"], marker="s", s=30,
+                    zorder=2)
         axc.axvline(0, color="#333333", linewidth=0.8)
-        axc.set_xlabel(words["change"])
-        ax.xaxis.set_major_formatter(_formatter(language))
-        axc.xaxis.set_major_formatter(_formatter(language))
+        row_labels = _row_labels(ax, labels)
+        _row_labels(axc, [""] * rows)
+        for axis in (ax, axc):
+            axis.set_ylim(rows - 0.5, -0.5)
+            axis.xaxis.set_major_formatter(_formatter(language))
+        line = _line_height(renderer, 9)[0]
+        _xlabel(ax, words["mean"], line)
+        _xlabel(axc, words["change"], line)
         handles = [
             mpl.lines.Line2D([], [], color=OKABE_ITO["orange"], marker="o", linestyle="",
                              label=before),
             mpl.lines.Line2D([], [], color=OKABE_ITO["blue"], marker="s", linestyle="",
                              label=after),
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
-        if title:
-            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
+        sizes = [_inches(t, renderer) for t in row_labels] or [(0.0, 0.0)]
+        ((y, height),) = _stack(fig, [(rows, 0.0, _TICK + 2 * line + 4 * _PT, sizes[0][1],
+                                       sizes[-1][1])],
+                                _suptitle(fig, title), _bottom_legend(fig, handles, 2))
+        left = max(w for w, _ in sizes) + _TICK + _GAP
+        gap = 11 * _PT  # the right axes' tick marks and padding
+        space = _WIDTH - left - gap - _GAP
+        _place(ax, left, y, space * 0.6, height)
+        _place(axc, left + space * 0.6 + gap, y, space * 0.4, height)
     if words is WORDS["ru"]:
         alt = (f"Точечная диаграмма средних баллов «{before}» и «{after}» по {rows} шкалам"
                f"{': ' + title if title else ''}. ")
@@ -595,49 +787,59 @@ def indicator_dashboard(
     to = words["to"]
     rows = max(len(data), 1)
     summary = []
+    values = data[["value", "ci_low", "ci_high", "target"]].to_numpy()
     with _default_style(), _style():
-        fig = _new_figure(0.9 + 0.62 * rows)
-        axes = fig.subplots(rows, 1, squeeze=False)[:, 0]
-        for i, r in data.iterrows():
+        fig = _new_figure(0.9 + 0.62 * rows, layout=None)
+        renderer = fig.canvas.get_renderer()
+        axes = [fig.add_subplot() for _ in range(len(data))]
+        label_sizes, badge_width = [], 0.0
+        for i, label in enumerate(data["label"]):
             ax = axes[i]
+            value, low, high, target = values[i]
             status = statuses[i]
             colour, marker = _STATUS_STYLE[status]
-            measured = status != "not measured" and not math.isnan(r["value"])
-            points = [v for v in (r["value"], r["ci_low"], r["ci_high"], r["target"])
-                      if not math.isnan(v)]
-            lo, hi = (min(points), max(points)) if points else (0.0, 1.0)
+            measured = status != "not measured" and not math.isnan(value)
+            points = values[i][~np.isnan(values[i])]
+            lo, hi = (points.min(), points.max()) if len(points) else (0.0, 1.0)
             pad = (hi - lo) * 0.15 or max(abs(hi) * 0.1, 1.0)
             ax.set_xlim(lo - pad, hi + pad)
             ax.set_ylim(-0.6, 0.6)
-            ax.set_yticks([0], [_wrap(r["label"], 30)])
+            label_sizes.append(_inches(_row_labels(ax, [_wrap(label, 30, None)], 0)[0],
+                                       renderer))
             ax.spines["left"].set_visible(False)
-            ax.tick_params(axis="y", length=0)
             ax.xaxis.set_major_formatter(_formatter(language))
             ax.tick_params(axis="x", labelsize=7)
-            part = f"{r['label']}: "
+            part = f"{label}: "
             if measured:
-                if not (math.isnan(r["ci_low"]) or math.isnan(r["ci_high"])):
-                    ax.plot([r["ci_low"], r["ci_high"]], [0, 0], color=colour, linewidth=2.5,
+                if not (math.isnan(low) or math.isnan(high)):
+                    ax.plot([low, high], [0, 0], color=colour, linewidth=2.5,
                             solid_capstyle="butt")
-                    ci = (f" ({words['ci']} {_fmt(r['ci_low'], language)} {to} "
-                          f"{_fmt(r['ci_high'], language)})")
+                    ci = (f" ({words['ci']} {_fmt(low, language)} {to} "
+                          f"{_fmt(high, language)})")
                 else:
                     ci = ""
-                ax.scatter(r["value"], 0, color=colour, marker=marker or "o", s=60, zorder=3,
+                ax.scatter(value, 0, color=colour, marker=marker or "o", s=60, zorder=3,
                            edgecolor="black", linewidth=0.5)
-                part += f"{words['value']} {_fmt(r['value'], language)}{ci}, "
-            if not math.isnan(r["target"]):
-                ax.axvline(r["target"], color="black", linestyle="--", linewidth=1)
-                ax.text(r["target"], 0.45, f" {words['target']} {_fmt(r['target'], language)}",
+                part += f"{words['value']} {_fmt(value, language)}{ci}, "
+            if not math.isnan(target):
+                ax.axvline(target, color="black", linestyle="--", linewidth=1)
+                ax.text(target, 0.45, f" {words['target']} {_fmt(target, language)}",
                         fontsize=7, va="center", ha="left")
-                part += f"{words['target'].lower()} {_fmt(r['target'], language)}, "
-            ax.text(1.01, 0.5, words[status], transform=ax.transAxes, va="center", ha="left",
-                    color="black", fontweight="bold", fontsize=8.5,
-                    bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "alpha": 0.35,
-                          "edgecolor": colour})
+                part += f"{words['target'].lower()} {_fmt(target, language)}, "
+            badge = ax.text(1.01, 0.5, words[status], transform=ax.transAxes, va="center",
+                            ha="left", color="black", fontweight="bold", fontsize=8.5,
+                            bbox={"boxstyle": "round,pad=0.25", "facecolor": colour,
+                                  "alpha": 0.35, "edgecolor": colour})
+            badge_width = max(badge_width, _inches(badge, renderer)[0])
             summary.append(part + words[status])
-        if title:
-            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
+        left = max((w for w, _ in label_sizes), default=0.0) + 3.5 * _PT + _GAP
+        # the badge starts 1% of the axes width right of it and has a 0.25 em pad each side
+        width = (_WIDTH - left - badge_width - 0.5 * 8.5 * _PT - _GAP) / 1.01
+        below = _TICK + _line_height(renderer, 7)[0]
+        extents = _stack(fig, [(1, 0.0, below, h, h) for _, h in label_sizes],
+                         _suptitle(fig, title), 0.0)
+        for ax, (y, height) in zip(axes, extents, strict=True):
+            _place(ax, left, y, width, height)
     if words is WORDS["ru"]:
         alt = f"Показатели и целевые значения{': ' + title if title else ''}. "
     else:
@@ -686,31 +888,46 @@ def participation_bars(
     sizes = [int((data["group"].astype(str) == g).sum()) for g in groups]
     summary = []
     with _default_style(), _style():
-        fig = _new_figure(0.8 + 0.32 * sum(sizes) + 0.45 * len(groups))
-        axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=sizes)[:, 0]
-        top = np.nanmax(data["n"].to_numpy()) if data["n"].notna().any() else float(k_min)
-        for ax, group in zip(axes, groups, strict=True):
-            part = data[data["group"].astype(str) == group].reset_index(drop=True)
-            items = []
-            for j, r in part.iterrows():
-                if math.isnan(r["n"]):
-                    ax.text(0, j, " " + note, va="center", ha="left", color="#555555",
-                            fontstyle="italic", fontsize=8)
-                    items.append(f"{r['category']} {note}")
-                else:
-                    ax.barh(j, r["n"], color=OKABE_ITO["blue"], height=0.65)
-                    ax.text(r["n"], j, f" {int(r['n'])}", va="center", ha="left", fontsize=8)
-                    items.append(f"{r['category']} {int(r['n'])}")
-            ax.set_yticks(range(len(part)), [_wrap(c, 30) for c in part["category"]])
-            ax.set_ylim(len(part) - 0.5, -0.5)
-            ax.set_xlim(0, top * 1.15)
-            ax.set_title(group, loc="left", fontsize=9.5, fontweight="bold")
+        fig = _new_figure(0.8 + 0.32 * sum(sizes) + 0.45 * len(groups), layout=None)
+        renderer = fig.canvas.get_renderer()
+        top_n = np.nanmax(data["n"].to_numpy()) if data["n"].notna().any() else float(k_min)
+        line = _line_height(renderer, 9)[0]
+        panels = []  # (axes, rows, title height, first and last label height)
+        label_width = 0.0
+        for group in groups:
+            ax = fig.add_subplot()
+            part = data[data["group"].astype(str) == group]
+            n, categories = part["n"].to_numpy(), [str(c) for c in part["category"]]
+            rows = np.arange(len(n))
+            hidden = np.isnan(n)
+            for j in rows[hidden]:
+                ax.text(0, j, " " + note, va="center", ha="left", color="#555555",
+                        fontstyle="italic", fontsize=8)
+            ax.barh(rows[~hidden], n[~hidden], color=OKABE_ITO["blue"], height=0.65)
+            for j in rows[~hidden]:
+                ax.text(n[j], j, f" {int(n[j])}", va="center", ha="left", fontsize=8)
+            items = [f"{c} {note}" if math.isnan(v) else f"{c} {int(v)}"
+                     for c, v in zip(categories, n, strict=True)]
+            labels = _row_labels(ax, [_wrap(c, 30) for c in categories])
+            sizes_in = [_inches(t, renderer) for t in labels]
+            label_width = max([label_width] + [w for w, _ in sizes_in])
+            ax.set_ylim(len(n) - 0.5, -0.5)
+            ax.set_xlim(0, top_n * 1.15)
+            heading = ax.set_title(group, loc="left", fontsize=9.5, fontweight="bold", y=1.0)
+            title_height = (_inches(heading, renderer)[1]
+                            - _line_height(renderer, 9.5)[1] + 6 * _PT)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.xaxis.set_major_formatter(_formatter(language))
+            panels.append((ax, len(n), title_height, sizes_in[0][1], sizes_in[-1][1]))
             summary.append(f"{group}: " + ", ".join(items))
-        axes[-1].set_xlabel(words["participants"])
-        if title:
-            fig.suptitle(textwrap.fill(title, 80), x=0.02, ha="left", fontsize=11)
+        _xlabel(panels[-1][0], words["participants"], line)
+        below = [_TICK + line] * (len(panels) - 1) + [_TICK + 2 * line + 4 * _PT]
+        extents = _stack(fig, [(n_rows, title_h, below_h, first, last) for
+                               (_, n_rows, title_h, first, last), below_h in
+                               zip(panels, below, strict=True)], _suptitle(fig, title), 0.0)
+        left = label_width + _TICK + _GAP
+        for (ax, *_), (y, height) in zip(panels, extents, strict=True):
+            _place(ax, left, y, _WIDTH - left - _GAP, height)
     if words is WORDS["ru"]:
         alt = f"Столбчатая диаграмма числа участников по группам{': ' + title if title else ''}. "
     else:
@@ -762,40 +979,40 @@ def knowledge_by_question(
         _check_counts(data["n"], k_min, "knowledge_by_question")
     note = words["suppressed_note"].format(k=k_min)
     rows = len(data)
+    waves = ((data["pct_pre"].to_numpy(), -0.19, OKABE_ITO["orange"], "///", before),
+             (data["pct_post"].to_numpy(), 0.19, OKABE_ITO["blue"], "", after))
     summary = []
+    for i, question in enumerate(data["question"]):
+        parts = [f"{wave} {note}" if math.isnan(values[i]) else
+                 f"{wave} {_fmt(values[i], language)}%" for values, _, _, _, wave in waves]
+        summary.append(f"{question}: " + ", ".join(parts))
     with _default_style(), _style():
-        fig = _new_figure(1.3 + 0.55 * rows)
+        fig = _new_figure(1.3 + 0.55 * rows, layout=None)
+        renderer = fig.canvas.get_renderer()
         ax = fig.add_subplot()
-        for i, r in data.iterrows():
-            parts = []
-            for value, offset, colour, hatch, wave in (
-                (r["pct_pre"], -0.19, OKABE_ITO["orange"], "///", before),
-                (r["pct_post"], 0.19, OKABE_ITO["blue"], "", after),
-            ):
-                if math.isnan(value):
-                    ax.text(0, i + offset, " " + note, va="center", ha="left", fontsize=7.5,
-                            color="#555555", fontstyle="italic")
-                    parts.append(f"{wave} {note}")
-                else:
-                    ax.barh(i + offset, value, height=0.36, color=colour, hatch=hatch,
-                            edgecolor="white", linewidth=0)
-                    ax.text(value, i + offset, f" {value:.0f}%", va="center", ha="left",
-                            fontsize=7.5)
-                    parts.append(f"{wave} {_fmt(value, language)}%")
-            summary.append(f"{r['question']}: " + ", ".join(parts))
-        ax.set_yticks(range(rows), [_wrap(q, 34) for q in data["question"]])
+        ys = np.arange(rows)
+        for values, offset, colour, hatch, _ in waves:
+            hidden = np.isnan(values)
+            for i in ys[hidden]:
+                ax.text(0, i + offset, " " + note, va="center", ha="left", fontsize=7.5,
+                        color="#555555", fontstyle="italic")
+            ax.barh(ys[~hidden] + offset, values[~hidden], height=0.36, color=colour,
+                    hatch=hatch, edgecolor="white", linewidth=0)
+            for i in ys[~hidden]:
+                ax.text(values[i], i + offset, f" {values[i]:.0f}%", va="center", ha="left",
+                        fontsize=7.5)
+        labels = _row_labels(ax, [_wrap(q, 34) for q in data["question"]])
         ax.set_ylim(rows - 0.5, -0.5)
         ax.set_xlim(0, 110)
         ax.set_xticks([0, 25, 50, 75, 100])
-        ax.set_xlabel(words["percent_correct"])
         handles = [
             mpl.patches.Patch(facecolor=OKABE_ITO["orange"], hatch="///", edgecolor="white",
                               label=before),
             mpl.patches.Patch(facecolor=OKABE_ITO["blue"], label=after),
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
-        if title:
-            ax.set_title(textwrap.fill(title, 48), loc="left")
+        _single_panel(ax, labels, words["percent_correct"],
+                      _axes_title(ax, textwrap.fill(title, 48), renderer) if title else 0.0,
+                      _bottom_legend(fig, handles, 2))
     if words is WORDS["ru"]:
         alt = f"Доля правильных ответов по {rows} вопросам{': ' + title if title else ''}. "
     else:

@@ -544,6 +544,8 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
     'Тест знаний: общий балл'
     >>> labels["ud_drivers"] != "ud_drivers"
     True
+    >>> labels["readiness_index"]
+    'Индекс готовности (все шкалы)'
     """
     labels: dict[str, str] = {}
     for sid, scale in instrument.scales.items():
@@ -552,6 +554,8 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
         labels[item.id] = item.label(language)
     labels["knowledge_total"] = {"ru": "Тест знаний: общий балл"}.get(
         language, "Knowledge test: total score")
+    labels.setdefault("readiness_index", {"ru": "Индекс готовности (все шкалы)"}.get(
+        language, "Readiness index (all scales)"))
     return labels
 
 
@@ -579,7 +583,7 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
     >>> pairs = pd.DataFrame({"wave_a": ["pre"], "wave_b": ["post"], "mean_change": [0.4],
     ...                       "mean_change_ci_low": [0.1], "mean_change_ci_high": [0.7]})
     >>> localize_table(pairs).iloc[0].to_dict()
-    {'Comparison': 'Before → After', 'Change': '0.40', '95% CI': '0.10 – 0.70'}
+    {'Comparison': 'Before → After', 'Change': '0.40', '95% CI': '0.10\xa0–\xa00.70'}
     """
     labels = labels or {}
     out = pd.DataFrame(index=range(len(frame)))
@@ -609,7 +613,7 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             # one "low – high" interval column instead of two (narrower tables on A4)
             highs = [localize_cell(v, language, digits)
                      for v in frame[col.replace("ci_low", "ci_high")]]
-            shown = [f"{lo} – {hi}" if "–" not in (lo, hi) else "–"
+            shown = [f"{lo}\u00a0–\u00a0{hi}" if "–" not in (lo, hi) else "–"  # no break
                      for lo, hi in zip(shown, highs, strict=True)]
             col = col.replace("ci_low", "ci")
         label = column_label(col, language)

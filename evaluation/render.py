@@ -29,6 +29,7 @@ What a rendered report guarantees
 from __future__ import annotations
 
 import html as _html
+import json
 import os
 import re
 import shutil
@@ -237,8 +238,17 @@ _PADDING = {False: 1.8, True: 1.2}
 _TEXT_MIN = {False: 26.0, True: 22.0}
 #: Bold header letters are wider than body text.
 _BOLD = 1.1
-#: Pieces a line may not break inside: runs of non-space, split after a hyphen.
-_WORD_RE = re.compile(r"[^\s-]+-?|-")
+#: Where a line may break: ordinary spaces (not no-break spaces) and after a letter's hyphen.
+_SPACE_RE = re.compile(r"[ \t\r\n]+")
+_HYPHEN_RE = re.compile(r"(?<=[^\W\d_])-")
+
+
+def _longest_piece(text: str) -> int:
+    """Length of the longest piece of ``text`` that a line cannot break inside."""
+    return max((len(piece) + 1 if i < len(parts) - 1 else len(piece)
+                for word in _SPACE_RE.split(text)
+                for parts in [_HYPHEN_RE.split(word)] for i, piece in enumerate(parts)),
+               default=0)
 
 
 def column_widths(frame: pd.DataFrame, na_rep: str = "–") -> list[float]:
@@ -277,8 +287,8 @@ def column_widths(frame: pd.DataFrame, na_rep: str = "–") -> list[float]:
     shortest, longest = [], []
     for name in frame.columns:
         cells = [na_rep if _missing(v) else str(v) for v in frame[name]]
-        header = _BOLD * max((len(w) for w in _WORD_RE.findall(str(name))), default=1)
-        piece = max((len(w) for text in cells for w in _WORD_RE.findall(text)), default=1)
+        header = _BOLD * max(_longest_piece(str(name)), 1)
+        piece = max((_longest_piece(text) for text in cells), default=1)
         full = max((len(text) for text in cells), default=1)
         low = max(header, piece)
         if full > 30:  # a column of sentences: keep room for a few words per line
@@ -408,6 +418,7 @@ class ReportKernel:
                  memory_limit_mb: int | None = 450) -> None:
         self.kernel_name = kernel_name
         self._socket_dir: str | None = None
+        self._stop_requested = False
         self.startup_timeout = startup_timeout
         self.memory_limit_mb = memory_limit_mb
         self.km: Any = None
@@ -472,9 +483,28 @@ class ReportKernel:
         self.km = km
         self.notebooks_run = 0
 
+    def request_shutdown(self) -> None:
+        """Ask the kernel to stop and return at once; :meth:`shutdown` then waits for it.
+
+        A kernel takes a moment to end; meanwhile this process can lay out the report.
+        """
+        if self.km is None or self._stop_requested:
+            return
+        from jupyter_core.utils import run_sync
+
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+                self.kc = None
+            run_sync(self.km.request_shutdown)()
+            self._stop_requested = True
+        except Exception:  # shutdown() stops it the hard way
+            pass
+
     def shutdown(self) -> None:
         """Stop the kernel process (idempotent); a later notebook starts a new one."""
         km, kc = self.km, self.kc
+        requested, self._stop_requested = self._stop_requested, False
         self.km = self.kc = None
         self.notebooks_run = 0
         if km is None:
@@ -484,7 +514,10 @@ class ReportKernel:
         try:
             if kc is not None:
                 kc.stop_channels()
-            run_sync(km.shutdown_kernel)(now=False)
+            if requested:  # wait for it to end (it is killed if it takes too long)
+                run_sync(km.finish_shutdown)()
+            else:
+                run_sync(km.shutdown_kernel)(now=False)
         except Exception:  # already dead: make sure nothing is left
             try:
                 run_sync(km.shutdown_kernel)(now=True)
@@ -1015,13 +1048,34 @@ def render_notebook_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("ipynb", "html", "pdf")}
-    executed = execute_notebook(
-        template, paths["ipynb"], parameters, kernel_name=kernel_name, cwd=cwd, timeout=timeout,
-        kernel=kernel,
-    )
-    if title is None:
-        title = _default_title(executed, Path(template).stem)
-    document = notebook_to_html(executed, title, language=language, synthetic=synthetic)
-    _atomic_write(paths["html"], document)
-    html_to_pdf(document, paths["pdf"], base_url=out_dir)
+    own = kernel is None
+    if own:
+        if kernel_name is None:
+            kernel_name = _read_notebook_kernel(template)
+        kernel = ReportKernel(kernel_name)
+    try:
+        executed = execute_notebook(
+            template, paths["ipynb"], parameters, kernel_name=kernel_name, cwd=cwd,
+            timeout=timeout, kernel=kernel,
+        )
+        if own:
+            kernel.request_shutdown()  # it ends while the report is laid out
+        if title is None:
+            title = _default_title(executed, Path(template).stem)
+        document = notebook_to_html(executed, title, language=language, synthetic=synthetic)
+        _atomic_write(paths["html"], document)
+        html_to_pdf(document, paths["pdf"], base_url=out_dir)
+    finally:
+        if own:
+            kernel.shutdown()
     return paths
+
+
+def _read_notebook_kernel(template: str | os.PathLike[str]) -> str:
+    """The kernel a template names (``python3`` when it names none or cannot be read)."""
+    try:
+        with open(template, encoding="utf-8") as handle:
+            spec = json.load(handle).get("metadata", {}).get("kernelspec", {})
+    except (OSError, ValueError, AttributeError):
+        return "python3"  # execute_notebook reports an unreadable template in one sentence
+    return str(spec.get("name") or "python3") if isinstance(spec, dict) else "python3"

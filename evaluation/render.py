@@ -1028,9 +1028,10 @@ def render_notebook_report(
     Returns
     -------
     dict of str to Path
-        ``{"ipynb": ..., "html": ..., "pdf": ...}``. Each file is written through a temporary
-        file and ``os.replace``, so a reader never sees a half-written file; if a step fails,
-        the files of the earlier steps of this run are already in place and later ones untouched.
+        ``{"ipynb": ..., "html": ..., "pdf": ...}``. The three files of an earlier run with the
+        same ``stem`` are removed first; then each file is written through a temporary file and
+        ``os.replace``, the PDF last. So a reader never sees a half-written file, nor an old PDF
+        beside a new HTML: if a run fails or is killed, the PDF is missing.
 
     Examples
     --------
@@ -1048,6 +1049,8 @@ def render_notebook_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("ipynb", "html", "pdf")}
+    for path in (paths["pdf"], paths["html"], paths["ipynb"]):  # the PDF marks a whole report
+        path.unlink(missing_ok=True)
     own = kernel is None
     if own:
         if kernel_name is None:

@@ -176,11 +176,16 @@ RESULT_FILES = {"items.csv", "scales.csv", "indicators.csv", "participation.csv"
 
 
 def _check_results(out: Path) -> None:
-    """``results/`` is absent or holds the whole set of files, never a part of it."""
+    """``results/`` is absent or whole; a PDF is there only with everything of its run."""
     results = out / "results"
     if results.exists():
         present = {p.name for p in results.iterdir() if not _hidden_temp(p.name)}
         assert present == RESULT_FILES, sorted(present ^ RESULT_FILES)
+    pdf = out / "report.pdf"
+    if pdf.exists():  # written last: the HTML, the notebook and the tables are of this run
+        for part in ("report.html", "report.ipynb", "annex.xlsx", "results/provenance.json"):
+            assert (out / part).is_file(), part
+            assert (out / part).stat().st_mtime <= pdf.stat().st_mtime, part
 
 
 def test_failed_write_keeps_the_previous_results(tmp_path, monkeypatch):

@@ -337,3 +337,26 @@ def test_wide_tables_fit_the_page_width(tmp_path):
     assert len(last_column) == 1 + 12
     assert max(last_column) < right_edge - 30  # the last column starts inside the text area
     assert len(reader.pages) <= 2  # rows of a few lines, not one word per line
+
+
+def test_own_kernel_ends_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A report's own kernel is asked to stop before the layout and is gone afterwards."""
+    import evaluation.render as render
+
+    kernels = []
+    original = render.ReportKernel.request_shutdown
+
+    def remember(self):
+        kernels.append((self.pid, self._socket_dir))
+        original(self)
+
+    monkeypatch.setattr(render.ReportKernel, "request_shutdown", remember)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Report"), nbformat.v4.new_code_cell("1 + 1")]
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    paths = render_notebook_report(tmp_path / "t.ipynb", tmp_path / "out", {})
+    assert paths["pdf"].is_file()
+    [(pid, sockets)] = kernels
+    assert sockets is not None and not Path(sockets).exists()
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
+        f"/proc/{pid}/status").read_text()

@@ -1434,7 +1434,7 @@ def run_compare(
     paths = dict(render_notebook_report(
         TEMPLATE, out, params, stem=stem, language=language,
         title=f"{w['title']}: {w['by'].format(by=w[by])}", synthetic=probe.synthetic,
-        cwd=str(Path.cwd())))
+        cwd=str(Path.cwd()), timeout=300 + max(0, int(wait))))  # a cell may wait for a writer
     paths["results"] = out / "results"
     paths["annex"] = out / "annex.xlsx"
     return paths

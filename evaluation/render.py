@@ -460,13 +460,14 @@ class ReportKernel:
         # Unix sockets in a fresh owner-only folder instead of TCP ports on localhost: no other
         # local user can connect to the kernel, and nothing listens on the network.
         self._socket_dir = tempfile.mkdtemp(prefix="evaluate-kernel-")
-        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
-                                ip=os.path.join(self._socket_dir, "k"))
-        starter = NotebookClient(nbformat.v4.new_notebook(), km=km,
-                                 kernel_name=self.kernel_name,
-                                 startup_timeout=self.startup_timeout)
         self._cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+        km = None
         try:
+            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
+                                    ip=os.path.join(self._socket_dir, "k"))
+            starter = NotebookClient(nbformat.v4.new_notebook(), km=km,
+                                     kernel_name=self.kernel_name,
+                                     startup_timeout=self.startup_timeout)
             starter.start_new_kernel(cwd=self._cwd)  # launches the process, does not wait
             _import_renderers()  # this process has nothing else to do while the kernel boots
             self.kc = starter.start_new_kernel_client()  # waits until the kernel answers
@@ -474,10 +475,11 @@ class ReportKernel:
             from jupyter_core.utils import run_sync
 
             self.km = None
-            try:  # a kernel that started but never answered must not outlive us
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:
-                pass
+            if km is not None:
+                try:  # a kernel that started but never answered must not outlive us
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:
+                    pass
             self._remove_sockets()
             raise
         self.km = km
@@ -699,8 +701,8 @@ def execute_notebook(
         language = "python"  # papermill needs it to write the parameters cell
     if kernel is None:  # a kernel of our own on Unix sockets (see ReportKernel), then stopped
         with ReportKernel(kernel_name or kernelspec.get("name") or "python3") as own:
-            return execute_notebook(template, output, parameters, cwd=cwd, timeout=timeout,
-                                    kernel=own)
+            return execute_notebook(template, output, parameters, kernel_name=own.kernel_name,
+                                    cwd=cwd, timeout=timeout, kernel=own)
     engine: dict[str, Any] = {}
     try:
         if kernel is not None:

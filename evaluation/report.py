@@ -334,7 +334,9 @@ class WorkshopReport:
         inst = self.ingest.instrument
         collapsed = getattr(a, "reaction_collapsed", None)
         two_categories = False
-        for list_id, shares in reaction_shares(collapsed, inst, lg).items():
+        published = dict(zip(a.reaction["item_id"], a.reaction["pct_agree"], strict=True)) \
+            if "pct_agree" in a.reaction.columns else {}
+        for list_id, shares in reaction_shares(collapsed, inst, lg, published).items():
             title = t("reaction_figure", lg, scale=_list_title(inst, list_id, lg))
             self._show_figure("likert", data=shares, title=title)
             two_categories |= shares.shape[1] == 2
@@ -618,7 +620,7 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             col = col.replace("ci_low", "ci")
         label = column_label(col, language)
         if label in out.columns:  # two columns with one header: keep both, told apart
-            label = f"{label} ({column_label(col.removesuffix('_ci'), language)})"
+            label = f"{label} ({col})"
         out[label] = shown
     return out
 
@@ -647,19 +649,21 @@ def group_label(instrument: Any, dimension: str, code: object, language: str = "
     return str(code)
 
 
-def reaction_shares(collapsed: pd.DataFrame, instrument: Any,
-                    language: str = "en") -> dict[str, pd.DataFrame]:
+def reaction_shares(collapsed: pd.DataFrame, instrument: Any, language: str = "en",
+                    published_agree: Mapping[str, float] | None = None,
+                    ) -> dict[str, pd.DataFrame]:
     """Percent of answers per collapsed category for the reaction items, one frame per choice list.
 
-    Built only from the published (suppressed) counts of
-    :attr:`evaluation.analysis.WorkshopAnalysis.reaction_collapsed`, where the five answers are
-    collapsed to three categories (1-2, 3, 4-5), so that far fewer cells fall below the
-    threshold than with five. A chart shows the three categories when every item with a
-    published ``n`` has them; otherwise, when only the top category and ``n`` are published, it
-    shows two: the top category and "other answers" (``n`` minus the top count; both numbers
-    are published, so nothing hidden is revealed). An item whose ``n`` or top count is
-    suppressed is all NaN (drawn as "suppressed"). Rows are the (shortened) item labels in
-    instrument order; column labels name the answers of the list they stand for;
+    Built only from published numbers. The five answers are collapsed to three categories
+    (1-2, 3, 4-5; :attr:`evaluation.analysis.WorkshopAnalysis.reaction_collapsed`, counts
+    after disclosure control), so far fewer cells fall below the threshold than with five. A
+    chart shows the three categories when every item with a published ``n`` has all three.
+    Otherwise it shows two, the top category and "other answers", and for each item only the
+    share the reaction table itself publishes (``published_agree``: item id → ``pct_agree``
+    after suppression). That share is suppressed when fewer than ``k`` people gave the other
+    answers, so the chart never shows a smaller group than the table does. An item without a
+    published value is all NaN (drawn as "suppressed"). Rows are the (shortened) item labels
+    in instrument order; column labels name the answers of the list they stand for;
     ``frame.attrs["neutral_column"]`` names the column drawn grey around zero.
 
     Examples
@@ -677,17 +681,23 @@ def reaction_shares(collapsed: pd.DataFrame, instrument: Any,
 'Somewhat agree / Strongly agree']
     >>> shares.iloc[0].tolist()
     [25.0, 25.0, 50.0]
-    >>> table.loc[1, ["disagree", "neutral"]] = np.nan  # suppressed: two categories remain
-    >>> reaction_shares(table, inst)["agree5"].iloc[1].tolist()
+
+    With the lower categories suppressed, two remain, drawn from the published share only:
+
+    >>> table.loc[1, ["disagree", "neutral"]] = np.nan
+    >>> two = reaction_shares(table, inst,
+    ...                       published_agree={"re_relevance": 50.0, "re_better_positioned": 50.0})
+    >>> two["agree5"].iloc[1].tolist()
     [50.0, 50.0]
-    >>> table.loc[0, "agree"] = np.nan
-    >>> bool(reaction_shares(table, inst)["agree5"].iloc[0].isna().all())
+    >>> hidden = reaction_shares(table, inst, published_agree={"re_relevance": np.nan})
+    >>> bool(hidden["agree5"].isna().all(axis=None))  # the table hides the share: so does the chart
     True
     """
-    groups: dict[str, list[tuple[str, list[float | None]]]] = {}
+    groups: dict[str, list[tuple[str, str, list[float | None]]]] = {}
     labels: dict[str, list[str]] = {}
     if collapsed is None or len(collapsed) == 0:
         return {}
+    published_agree = published_agree or {}
     for row in collapsed.itertuples(index=False):
         if not instrument.has_item(row.item_id):
             continue
@@ -697,23 +707,25 @@ def reaction_shares(collapsed: pd.DataFrame, instrument: Any,
             continue
         counts = [_float(getattr(row, c, None)) for c in ("n", "disagree", "neutral", "agree")]
         counts = [None if c is None or c != c else c for c in counts]
-        groups.setdefault(clist.id, []).append((item.label(language), counts))
+        groups.setdefault(clist.id, []).append((item.id, item.label(language), counts))
         names = [c.label(language) for c in clist.choices]
         labels[clist.id] = [f"{names[0]} / {names[1]}", names[2], f"{names[3]} / {names[4]}"]
     frames = {}
     for list_id, rows in groups.items():
-        shown = [c for _, c in rows if c[0] and c[3] is not None]
-        three = all(c[1] is not None and c[2] is not None for c in shown)
+        three = all(c[1] is not None and c[2] is not None
+                    for _, _, c in rows if c[0] and c[3] is not None)
         data = []
-        for _, (n, low, middle, high) in rows:
-            if not n or high is None:
-                data.append([float("nan")] * (3 if three else 2))
-            elif three:
+        for item_id, _, (n, low, middle, high) in rows:
+            if three and n and high is not None:
                 data.append([100.0 * low / n, 100.0 * middle / n, 100.0 * high / n])
+                continue
+            share = _float(published_agree.get(item_id))
+            if three or share is None or share != share:
+                data.append([float("nan")] * (3 if three else 2))
             else:
-                data.append([100.0 * (n - high) / n, 100.0 * high / n])
+                data.append([100.0 - share, share])
         columns = labels[list_id] if three else [t("cat_other", language), labels[list_id][2]]
-        frame = pd.DataFrame(data, index=_short_labels([label for label, _ in rows]),
+        frame = pd.DataFrame(data, index=_short_labels([label for _, label, _ in rows]),
                              columns=columns)
         # the middle category, or "other answers", is drawn grey and centred on zero
         frame.attrs["neutral_column"] = columns[1] if three else columns[0]

@@ -360,3 +360,15 @@ def test_own_kernel_ends_and_leaves_nothing_behind(tmp_path, monkeypatch):
     assert sockets is not None and not Path(sockets).exists()
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
         f"/proc/{pid}/status").read_text()
+
+
+def test_missing_kernel_is_named_in_one_sentence(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x", "language": "x"}
+    nb.cells = [nbformat.v4.new_code_cell("1")]
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    for run in (lambda: execute_notebook(tmp_path / "t.ipynb", None, {}),
+                lambda: render_notebook_report(tmp_path / "t.ipynb", tmp_path / "out", {})):
+        with pytest.raises(ReportError, match="no Jupyter kernel named 'no-such-kernel'"):
+            run()
+    assert not (tmp_path / "out" / "report.pdf").exists()

@@ -200,32 +200,36 @@ def test_report_sections_show_labels_figures_and_russian_numbers(rendered):
     assert order == sorted(order)
 
 
-def test_reaction_chart_uses_only_published_counts(tmp_path):
-    """Reaction charts come from the protected 3-category counts and show what they allow."""
+@pytest.mark.parametrize(("workshop", "at_least"), [("astana-2018-05", 5), ("ashgabat-2015-06", 1)])
+def test_reaction_chart_shows_only_what_the_tables_publish(tmp_path, workshop, at_least):
+    """Reaction charts never show a share (or a smaller group) that a published table hides."""
     from evaluation.report import reaction_shares
 
-    a = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=200, write=False)
+    a = WorkshopReport.prepare(FLAGSHIP.parent / workshop, tmp_path / "a", n_resamples=200,
+                               write=False)
     collapsed = a.analysis.reaction_collapsed.set_index("item_id")
-    shares = reaction_shares(a.analysis.reaction_collapsed, a.ingest.instrument)
+    published = a.analysis.reaction.set_index("item_id")["pct_agree"]
+    shares = reaction_shares(a.analysis.reaction_collapsed, a.ingest.instrument,
+                             published_agree=published.to_dict())
     assert shares, "no reaction chart"
     inst = a.ingest.instrument
     drawn = 0
     for list_id, frame in shares.items():
         ids = [i for i in collapsed.index if inst.item(i).choices == list_id]
         assert len(ids) == len(frame), list_id
-        for item_id, (label, row) in zip(ids, frame.iterrows(), strict=True):
-            published = collapsed.loc[item_id]
-            if pd.isna(published["n"]) or pd.isna(published["agree"]):
-                assert row.isna().all(), (list_id, label)
+        for item_id, (_, row) in zip(ids, frame.iterrows(), strict=True):
+            if row.isna().all():
                 continue
             drawn += 1
             assert abs(row.sum() - 100) < 1e-9
-            # the top category is the published count over the published n
-            assert row.iloc[-1] == pytest.approx(100 * published["agree"] / published["n"])
-            if frame.shape[1] == 3:
-                assert not pd.isna(published["disagree"]) and not pd.isna(published["neutral"])
-    # the flagship's 5-category counts are mostly suppressed; the collapsed ones still draw
-    assert drawn >= 5
+            counts = collapsed.loc[item_id]
+            if frame.shape[1] == 3:  # every category is a published count of k or more (or 0)
+                for cat in ("disagree", "neutral", "agree"):
+                    assert not pd.isna(counts[cat]) and not 0 < counts[cat] < a.k_min
+            else:  # two categories: exactly the share the reaction table publishes
+                assert not pd.isna(published[item_id]), item_id
+                assert row.iloc[-1] == pytest.approx(published[item_id])
+    assert drawn >= at_least
 
 
 def test_unreviewed_open_items_show_counts_only(rendered):

@@ -800,6 +800,8 @@ def indicator_dashboard(
             colour, marker = _STATUS_STYLE[status]
             measured = status != "not measured" and not math.isnan(value)
             points = values[i][~np.isnan(values[i])]
+            if math.isnan(value):  # nothing to place but the target: a 0-1 scale around it
+                points = np.array([0.0, 1.0, *points])
             lo, hi = (points.min(), points.max()) if len(points) else (0.0, 1.0)
             pad = (hi - lo) * 0.15 or max(abs(hi) * 0.1, 1.0)
             ax.set_xlim(lo - pad, hi + pad)
@@ -821,6 +823,12 @@ def indicator_dashboard(
                 ax.scatter(value, 0, color=colour, marker=marker or "o", s=60, zorder=3,
                            edgecolor="black", linewidth=0.5)
                 part += f"{words['value']} {_fmt(value, language)}{ci}, "
+            elif status != "not measured":  # measured, but the value rests on a small group
+                hidden = words["suppressed_note"].format(k=k_min)
+                left = math.isnan(target) or target > (lo + hi) / 2  # away from the target
+                ax.text(lo if left else hi, 0, hidden, ha="left" if left else "right",
+                        va="center", fontsize=8, color="#555555", fontstyle="italic")
+                part += f"{words['value']} {hidden}, "
             if not math.isnan(target):
                 ax.axvline(target, color="black", linestyle="--", linewidth=1)
                 ax.text(target, 0.45, f" {words['target']} {_fmt(target, language)}",

@@ -37,6 +37,12 @@ Status (:func:`indicator_status`): ``not measured`` when there is no value or fe
 ``k_min`` respondents (the value is then suppressed and a note says so); ``inconclusive`` when the
 confidence interval strictly contains the target; otherwise ``met`` when the value reaches the
 target (``direction: decrease`` reverses this) and ``not met`` when it does not.
+
+A share of respondents (the ``share_*`` measures) that rests on, or leaves out, fewer than
+``k_min`` people (or none, when zeros are disclosive) has its value and interval suppressed,
+with a note, by the rule for a percentage in the report's tables: "88% of 26" would tell that 3
+did not. Its status is still given: it rests on the whole cohort and says only on which side of
+the target the interval lies.
 """
 
 from __future__ import annotations
@@ -82,9 +88,16 @@ LEVELS = ("outcome", "output", "reaction", "learning", "behaviour")
 STATUSES = ("met", "not met", "inconclusive", "not measured")
 _APPLIED_YES = ("several", "once")
 
+#: Measures that are a share of respondents: checked like a percentage of a table.
+SHARE_MEASURES = ("share_readiness_increased", "share_agree", "share_new_contact",
+                  "share_followup_applied")
+
 _NOTES = {
     "suppressed": {"en": "suppressed: fewer than {k} respondents",
                    "ru": "скрыто: менее {k} респондентов"},
+    "suppressed_share": {"en": "suppressed: fewer than {k} respondents gave one of the answers",
+                         "ru": "скрыто: один из вариантов ответа выбрали менее {k} "
+                               "респондентов"},
     "no_data": {"en": "not measured: no data ({what})", "ru": "не измерено: нет данных ({what})"},
     "no_plan": {"en": "not measured: no participation plan in workshop.yaml",
                 "ru": "не измерено: в workshop.yaml нет плана участия"},
@@ -396,6 +409,29 @@ def _participation(ind: Mapping, waves, inst: Instrument, config: Any) -> tuple:
     return (reached / len(plan), _NAN, _NAN, n_total, None, None)
 
 
+def _small_share(share: float, n: int, policy: DisclosurePolicy) -> bool:
+    """Whether ``share`` of ``n`` rests on, or leaves out, a disclosive number of people.
+
+    The rule of a single percentage column in a table (:mod:`evaluation.disclosure`): between 1
+    and ``k_min - 1`` people, or none when zeros are disclosive.
+
+    Examples
+    --------
+    >>> from evaluation.disclosure import DisclosurePolicy
+    >>> policy = DisclosurePolicy(k_min=5)
+    >>> _small_share(23 / 26, 26, policy), _small_share(21 / 26, 26, policy)
+    (True, False)
+    >>> lenient = DisclosurePolicy(k_min=5, zeros_are_disclosive=False)
+    >>> _small_share(1.0, 26, policy), _small_share(1.0, 26, lenient)
+    (True, False)
+    """
+    if share != share:
+        return False
+    yes = round(share * n)
+    return any(0 < x < policy.k_min or (x == 0 and policy.zeros_are_disclosive)
+               for x in (yes, n - yes))
+
+
 def compute_indicators(
     waves: Mapping[str, pd.DataFrame],
     instrument: Instrument,
@@ -441,13 +477,13 @@ def compute_indicators(
     >>> import pandas as pd
     >>> from evaluation.instrument import load_instrument, default_instrument_path
     >>> inst = load_instrument(default_instrument_path())
-    >>> post = pd.DataFrame({"re_better_positioned": ["5", "4", "4", "5", "3", "4", "5", "4"]})
+    >>> post = pd.DataFrame({"re_better_positioned": list("5454544" + "23321")})
     >>> fw = [{"id": "bp", "label": {"en": "Better positioned"}, "level": "outcome",
     ...        "target": 0.8, "measure": "share_agree", "item": "re_better_positioned"}]
     >>> tab = compute_indicators({"post": post}, inst, framework=fw)
     >>> tab[["indicator_id", "value", "n", "status"]]
-      indicator_id  value  n        status
-    0           bp  0.875  8  inconclusive
+      indicator_id     value   n        status
+    0           bp  0.583333  12  inconclusive
     """
     k = effective_k_min(k_min, config)
     lang = "ru" if language == "ru" else "en"
@@ -456,16 +492,21 @@ def compute_indicators(
     fw = load_framework(framework, getattr(config, "folder", None))
     waves = {w: f for w, f in waves.items() if f is not None}
     scores = _Scores(waves, instrument)
+    policy = DisclosurePolicy(k_min=k, reliability_n=max(30, k))
     rows = []
     for ind in fw["indicators"]:
         value, lo, hi, n, note_key, what = _measure(ind, scores, config, n_resamples, seed)
+        # the status rests on the whole cohort; it does not reveal the small group
+        status = indicator_status(value, lo, hi, ind["target"], n, k,
+                                  ind.get("direction", "increase"))
+        if note_key is None and ind["measure"] in SHARE_MEASURES and n >= k \
+                and _small_share(value, n, policy):
+            value, lo, hi, note_key = _NAN, _NAN, _NAN, "suppressed_share"
         note = ""
         if note_key is not None:
             note = _NOTES[note_key][lang].format(k=k, what=what)
         elif n < k:
             note = _NOTES["suppressed"][lang].format(k=k)
-        status = indicator_status(value, lo, hi, ind["target"], n, k,
-                                  ind.get("direction", "increase"))
         label = ind["label"].get(lang) or ind["label"].get("en") or ind["id"]
         rows.append({"indicator_id": str(ind["id"]), "label": label, "level": ind["level"],
                      "baseline": ind.get("baseline"), "target": float(ind["target"]),
@@ -476,7 +517,7 @@ def compute_indicators(
     # Disclosure control: an indicator resting on fewer than k respondents is not published.
     pt = protect_statistics_table(
         table.set_index("indicator_id", drop=False), "n", ["value", "ci_low", "ci_high"],
-        DisclosurePolicy(k_min=k, reliability_n=max(30, k)), log, "indicators",
+        policy, log, "indicators",
     )
     out = pt.numeric.reset_index(drop=True)[[*INDICATOR_COLUMNS, "note"]]
     no_data = table["n"].to_numpy() == 0

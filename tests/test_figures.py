@@ -215,3 +215,13 @@ def test_png_is_rgb_at_150_dpi_and_fills_the_figure():
     assert image.info["dpi"] == pytest.approx((150, 150), abs=0.05)
     width, height = out.figure.get_size_inches()
     assert image.size == (round(width * 150), round(height * 150))
+
+
+def test_dashboard_marks_a_measured_but_suppressed_value():
+    """A share whose value is hidden (small group) keeps its status and says it is suppressed."""
+    frame = pd.DataFrame({"label": ["New contact", "No data"], "value": [np.nan, np.nan],
+                          "ci_low": [np.nan, np.nan], "ci_high": [np.nan, np.nan],
+                          "target": [0.6, 0.5], "status": ["met", "not measured"]})
+    alt = F.indicator_dashboard(frame, k_min=5).alt_text
+    assert "New contact: value suppressed (<5), target 0.6, met" in alt
+    assert "No data: target 0.5, not measured" in alt

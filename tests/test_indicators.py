@@ -86,13 +86,20 @@ def test_indicators_on_synthetic_workshop(inst):
     assert list(tab.columns) == [*INDICATOR_COLUMNS, "note"]
     row = tab.set_index("indicator_id")
     # better positioned: share of 4-5 among answered, Wilson interval recomputed here
+    # (a share that leaves out fewer than 5 people, or none, is suppressed like a table's)
     x = pd.to_numeric(w["post"]["re_better_positioned"])
-    ci = wilson_ci(int((x >= 4).sum()), int(x.notna().sum()))
-    assert row.loc["better_positioned", "value"] == pytest.approx((x >= 4).mean())
-    assert row.loc["better_positioned", "ci_low"] == pytest.approx(ci.ci_low)
+    agree, answered = int((x >= 4).sum()), int(x.notna().sum())
+    ci = wilson_ci(agree, answered)
+    if 5 <= agree <= answered - 5:
+        assert row.loc["better_positioned", "value"] == pytest.approx(agree / answered)
+        assert row.loc["better_positioned", "ci_low"] == pytest.approx(ci.ci_low)
+    else:
+        assert np.isnan(row.loc["better_positioned", "value"])
+        assert "one of the answers" in row.loc["better_positioned", "note"]
     # follow-up applied or materials, by hand
     fu = w["followup"]
     yes = fu["fu_applied"].isin(["several", "once"]) | (fu["fu_materials"] == "Y")
+    assert 5 <= yes.sum() <= len(yes) - 5
     assert row.loc["followup_applied", "value"] == pytest.approx(yes.mean())
     assert row.loc["followup_applied", "n"] == 20
     # participation: 6 of each of five countries in pre (default plan of the concept note)
@@ -102,6 +109,26 @@ def test_indicators_on_synthetic_workshop(inst):
         assert row.loc[iid, "status"] in ("met", "not met", "inconclusive")
     ru = compute_indicators(w, inst, language="ru", n_resamples=50)
     assert ru.label.iloc[0].startswith("Доля участников")
+
+
+@pytest.mark.parametrize(("agree", "published"), [(21, True), (5, True), (23, False),
+                                                   (26, False), (4, False), (0, False)])
+def test_share_leaving_out_fewer_than_k_people_is_suppressed(inst, agree, published):
+    """"88% of 26" would tell that 3 did not agree: suppressed, like a table's percentage."""
+    answers = ["5"] * agree + ["2"] * (26 - agree)
+    fw = [{"id": "bp", "label": {"en": "Better positioned"}, "level": "outcome",
+           "target": 0.8, "measure": "share_agree", "item": "re_better_positioned"}]
+    row = compute_indicators({"post": pd.DataFrame({"re_better_positioned": answers})}, inst,
+                             framework=fw, k_min=5).iloc[0]
+    assert row.n == 26
+    # the status still speaks for the whole cohort (computed by hand from the Wilson interval)
+    ci = wilson_ci(agree, 26)
+    assert row.status == indicator_status(agree / 26, ci.ci_low, ci.ci_high, 0.8, 26)
+    if published:
+        assert row.value == pytest.approx(agree / 26) and row.note == ""
+    else:
+        assert np.isnan(row.value) and np.isnan(row.ci_low) and np.isnan(row.ci_high)
+        assert row.note == "suppressed: fewer than 5 respondents gave one of the answers"
 
 
 def test_not_measured_when_n_below_k_and_when_wave_absent(inst):

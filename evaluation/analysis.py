@@ -38,7 +38,8 @@ import math
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,9 @@ from evaluation.disclosure import (
 )
 from evaluation.instrument import Instrument
 
+if TYPE_CHECKING:
+    from evaluation.ingest import IngestResult
+
 __all__ = [
     "ITEM_COLUMNS",
     "SCALE_COLUMNS",
@@ -66,6 +70,7 @@ __all__ = [
     "SECTOR_GROUPS",
     "HIGH_SENSITIVITY_K",
     "WorkshopAnalysis",
+    "analyze_folder",
     "analyze_workshop",
     "matched_pairs",
     "wave_frame",
@@ -1568,3 +1573,53 @@ def _subgroup_finish(waves, inst: Instrument, pairs: dict, expected: dict, hide:
     if hide and len(disaggregation):
         disaggregation = disaggregation[disaggregation["n"].notna()].reset_index(drop=True)
     return part, disaggregation, dist
+
+
+def analyze_folder(
+    workshop_dir: str | Path,
+    k_min: int | None = None,
+    n_resamples: int = 2000,
+    seed: int = 20180521,
+    language: str = "en",
+) -> tuple[IngestResult, WorkshopAnalysis, pd.DataFrame, int]:
+    """Ingest a workshop folder, then analyse it and compute its indicators.
+
+    What a report (:meth:`evaluation.report.WorkshopReport.prepare`) and a warehouse load
+    (:func:`evaluation.warehouse.add_workshop`) both start from. Nothing is written.
+
+    Parameters
+    ----------
+    workshop_dir : str or Path
+        The folder holding ``workshop.yaml``.
+    k_min : int, optional
+        Suppression threshold; default ``privacy.k_min`` of ``workshop.yaml``; never below 3.
+    n_resamples, seed : int
+        Bootstrap settings.
+    language : {"en", "ru"}
+        Language of the indicator labels.
+
+    Returns
+    -------
+    tuple
+        ``(ingest, analysis, indicators, k)``: the :class:`~evaluation.ingest.IngestResult`, the
+        :class:`WorkshopAnalysis`, the indicator table and the threshold used.
+
+    Examples
+    --------
+    >>> from evaluation.analysis import analyze_folder
+    >>> ingest, analysis, indicators, k = analyze_folder("demo-workshops/astana-2018-05",
+    ...                                                  n_resamples=200)
+    >>> ingest.config.id, k, len(indicators)
+    ('astana-2018-05', 5, 8)
+    """
+    from evaluation.indicators import compute_indicators
+    from evaluation.ingest import ingest_workshop
+
+    ingest = ingest_workshop(Path(workshop_dir))
+    config = ingest.config
+    k = max(int(k_min or config.privacy.k_min), 3)
+    analysis = analyze_workshop(ingest.waves, ingest.instrument, config, k_min=k,
+                                n_resamples=n_resamples, seed=seed)
+    indicators = compute_indicators(ingest.waves, ingest.instrument, config, k_min=k,
+                                    language=language, n_resamples=n_resamples, seed=seed)
+    return ingest, analysis, indicators, k

@@ -47,7 +47,6 @@ import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,8 @@ from scipy import stats as _st
 
 from evaluation import __version__, stats
 from evaluation.errors import AnalysisError, WarehouseError
+from evaluation.outputs import library_versions
+from evaluation.render import table_html
 
 __all__ = [
     "GROUPINGS",
@@ -600,12 +601,6 @@ def _display_html(fragment: str) -> None:
     display(HTML(fragment))
 
 
-def _table_html(frame: pd.DataFrame) -> str:
-    from evaluation.render import table_html
-
-    return table_html(frame)
-
-
 @dataclass
 class CohortComparison:
     """Every published table of a cohort comparison, and its presentation.
@@ -806,12 +801,6 @@ class CohortComparison:
         return comp
 
     def _provenance(self, warehouse: Any, started: float) -> dict:
-        versions = {}
-        for lib in _LIBRARIES:
-            try:
-                versions[lib] = metadata.version(lib)
-            except metadata.PackageNotFoundError:
-                versions[lib] = None
         ws = self.source_workshops
         return {
             "comparison": f"by {self.by}",
@@ -826,7 +815,7 @@ class CohortComparison:
             "parameters": {"by": self.by, "language": self.language, "k_min": self.k_min,
                            "method": "REML", "test": "knha"},
             "python": platform.python_version(),
-            "libraries": versions,
+            "libraries": library_versions(_LIBRARIES),
             "time_of_run": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(
                 timespec="seconds"),
         }
@@ -926,7 +915,7 @@ class CohortComparison:
             kind = formats.get(col, "cell")
             fn = kind if callable(kind) else kinds.get(kind, lambda v: localize_cell(v, lg))
             out[column_label(headers.get(col, col), lg)] = [fn(v) for v in frame[col]]
-        return _table_html(out)
+        return table_html(out)
 
     def cover_html(self) -> str:
         """Title, grouping and the synthetic-data notice."""

@@ -153,6 +153,20 @@ class DisclosurePolicy:
         """The text shown in place of a suppressed count."""
         return self.marker if self.marker is not None else f"<{self.k_min}"
 
+    def is_disclosive(self, count: int, structural: bool = False) -> bool:
+        """Whether ``count`` people may not be published: 1 to ``k_min - 1``, or none.
+
+        A zero is disclosive when ``zeros_are_disclosive``, unless it is structural.
+
+        Examples
+        --------
+        >>> policy = DisclosurePolicy(k_min=5)
+        >>> [policy.is_disclosive(c) for c in (0, 3, 5)], policy.is_disclosive(0, structural=True)
+        ([True, True, False], False)
+        """
+        return 0 < count < self.k_min or (count == 0 and self.zeros_are_disclosive
+                                          and not structural)
+
 
 @dataclass(frozen=True)
 class SdcLogEntry:
@@ -725,10 +739,6 @@ class _Engine:
         if quantity.rule is None or _PRECEDENCE[rule] < _PRECEDENCE[quantity.rule]:
             quantity.rule = rule
 
-    def disclosive(self, value: int, structural: bool) -> bool:
-        k = self.policy.k_min
-        return 0 < value < k or (value == 0 and self.policy.zeros_are_disclosive and not structural)
-
     def apply_group_size(self) -> None:
         small: set[tuple] = set()
         for spec in self.tables.values():
@@ -737,7 +747,7 @@ class _Engine:
             n_cols = spec.counts.shape[1]
             for i, r in enumerate(spec.counts.index):
                 total = self.q[spec.qid[i, n_cols]]
-                if self.disclosive(total.value, total.structural):
+                if self.policy.is_disclosive(total.value, total.structural):
                     small.add((spec.counts.index.name, r))
         for spec in self.tables.values():
             if not spec.group_rows:
@@ -749,7 +759,7 @@ class _Engine:
 
     def apply_primary(self) -> None:
         for qi, quantity in enumerate(self.q):
-            if self.disclosive(quantity.value, quantity.structural):
+            if self.policy.is_disclosive(quantity.value, quantity.structural):
                 self.suppress(qi, "primary")
 
     def apply_class(self) -> None:
@@ -1133,10 +1143,7 @@ def _protect_shares(
     Writes the text of each share to ``shown`` and adds suppressed shares to ``hidden``.
     """
     k = policy.k_min
-
-    def disclosive(x: int) -> bool:
-        return 0 < x < k or (x == 0 and policy.zeros_are_disclosive)
-
+    disclosive = policy.is_disclosive
     flagged = False
     xs = [int(round(float(p) * n_row / 100)) for p in pcts]
     rule: dict[str, str] = {}

@@ -428,8 +428,7 @@ def _small_share(share: float, n: int, policy: DisclosurePolicy) -> bool:
     if share != share:
         return False
     yes = round(share * n)
-    return any(0 < x < policy.k_min or (x == 0 and policy.zeros_are_disclosive)
-               for x in (yes, n - yes))
+    return policy.is_disclosive(yes) or policy.is_disclosive(n - yes)
 
 
 def compute_indicators(

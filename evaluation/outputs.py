@@ -10,7 +10,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -181,3 +182,22 @@ def replace_directory(target: str | Path, build: Callable[[Path], None]) -> Path
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def library_versions(names: Sequence[str]) -> dict[str, str | None]:
+    """Installed version of each library (``None`` when it is not installed), for provenance.
+
+    Examples
+    --------
+    >>> from evaluation.outputs import library_versions
+    >>> versions = library_versions(["pandas", "no-such-library"])
+    >>> versions["pandas"] is not None, versions["no-such-library"]
+    (True, None)
+    """
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

@@ -17,19 +17,32 @@ import platform
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from evaluation import __version__
-from evaluation.analysis import WorkshopAnalysis, analyze_workshop
+from evaluation.analysis import WorkshopAnalysis, analyze_folder
 from evaluation.findings import findings, limitations
-from evaluation.i18n import column_label, fmt_date_range, fmt_number, fmt_percent, localize_cell, t
-from evaluation.indicators import compute_indicators, load_framework
-from evaluation.ingest import IngestResult, ingest_workshop, write_ingest_outputs
-from evaluation.outputs import atomic_write_csv, atomic_write_json, replace_directory
+from evaluation.i18n import (
+    COLUMNS,
+    column_label,
+    fmt_date_range,
+    fmt_number,
+    fmt_percent,
+    localize_cell,
+    t,
+)
+from evaluation.indicators import load_framework
+from evaluation.ingest import IngestResult, write_ingest_outputs
+from evaluation.outputs import (
+    atomic_write_csv,
+    atomic_write_json,
+    library_versions,
+    replace_directory,
+)
+from evaluation.render import table_html
 from evaluation.xlsx import round_floats, write_tables
 
 __all__ = ["DESIGN_COLUMNS", "TEMPLATE", "WorkshopReport", "group_label", "id_labels",
@@ -59,12 +72,6 @@ def _display_html(fragment: str) -> None:
     from IPython.display import HTML, display
 
     display(HTML(fragment))
-
-
-def _table_html(frame: pd.DataFrame, caption: str | None = None) -> str:
-    from evaluation.render import table_html
-
-    return table_html(frame, caption)
 
 
 @dataclass
@@ -114,13 +121,8 @@ class WorkshopReport:
             Write the result files (False for a dry look in a notebook).
         """
         started = time.time()
-        ingest = ingest_workshop(Path(workshop_dir))
-        config = ingest.config
-        k = max(int(k_min or config.privacy.k_min), 3)
-        analysis = analyze_workshop(ingest.waves, ingest.instrument, config, k_min=k,
-                                    n_resamples=n_resamples, seed=seed)
-        indicators = compute_indicators(ingest.waves, ingest.instrument, config, k_min=k,
-                                        language=language, n_resamples=n_resamples, seed=seed)
+        ingest, analysis, indicators, k = analyze_folder(workshop_dir, k_min, n_resamples, seed,
+                                                         language)
         report = cls(
             ingest=ingest,
             analysis=analysis,
@@ -138,12 +140,6 @@ class WorkshopReport:
         return report
 
     def _provenance(self, n_resamples: int, started: float) -> dict:
-        versions = {}
-        for lib in _LIBRARIES:
-            try:
-                versions[lib] = metadata.version(lib)
-            except metadata.PackageNotFoundError:
-                versions[lib] = None
         cfg = self.ingest.config
         return {
             "workshop_id": cfg.id,
@@ -157,7 +153,7 @@ class WorkshopReport:
                            "n_resamples": n_resamples},
             "random_seed": self.seed,
             "python": platform.python_version(),
-            "libraries": versions,
+            "libraries": library_versions(_LIBRARIES),
             "time_of_run": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(
                 timespec="seconds"),
             "pseudonym_key": "demo key (synthetic data)" if cfg.privacy.demo_key else
@@ -219,7 +215,7 @@ class WorkshopReport:
 
     def _table(self, frame: pd.DataFrame, caption: str | None = None,
                digits: int = 2) -> str:
-        return _table_html(localize_table(frame, self.language,
+        return table_html(localize_table(frame, self.language,
                                           labels=self._labels(), digits=digits), caption)
 
     def _labels(self) -> dict[str, str]:
@@ -251,7 +247,7 @@ class WorkshopReport:
         """Headline indicators with status, 3-6 findings with n, response and match rates."""
         lg = self.language
         parts = [self._h("executive_summary"), self._h("headline_indicators", 2),
-                 _table_html(self._indicator_display())]
+                 table_html(self._indicator_display())]
         parts.append(self._h("key_findings", 2))
         parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in self.findings[:6])
                      + "</ul>")
@@ -322,7 +318,7 @@ class WorkshopReport:
             self._h("methodology") + f"<p>{html.escape(text)}</p>"
             + self._table(wave_summary(self.analysis.participation, self.ingest.report, lg),
                           caption=t("waves_table", lg), digits=0)
-            + _table_html(methods_table(self.seed, self.k_min, lg),
+            + table_html(methods_table(self.seed, self.k_min, lg),
                           caption=t("methods_table", lg))
         )
 
@@ -599,18 +595,18 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             shown = [labels.get(str(v), str(v)) if isinstance(v, str) else localize_cell(v)
                      for v in values]
         elif col in ("wave", "wave_a", "wave_b"):
-            shown = [t(_WAVE_WORDS[v], language) if v in _WAVE_WORDS else localize_cell(v)
-                     for v in values]
+            shown = [_wave_name(v, language) for v in values]
         elif col in ("n", "n_pairs", "n_items", "n_a", "n_b", "k", "rows_read", "kept",
                      "quarantined", "removed", "base", "df"):
             shown = [localize_cell(v, language, 0) for v in values]
         else:
             shown = [localize_cell(v, language, digits) for v in values]
+        label = column_label(col, language)
         if col == "wave_a" and "wave_b" in columns:  # one "Before → After" column
-            ends = [t(_WAVE_WORDS[v], language) if v in _WAVE_WORDS else localize_cell(v)
-                    for v in frame["wave_b"]]
+            ends = [_wave_name(v, language) for v in frame["wave_b"]]
             shown = [f"{a} → {b}" for a, b in zip(shown, ends, strict=True)]
             col = "comparison"
+            label = column_label(col, language)
         elif col.endswith("ci_low") and col.replace("ci_low", "ci_high") in columns:
             # one "low – high" interval column instead of two (narrower tables on A4)
             highs = [localize_cell(v, language, digits)
@@ -618,11 +614,16 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             shown = [f"{lo}\u00a0–\u00a0{hi}" if "–" not in (lo, hi) else "–"  # no break
                      for lo, hi in zip(shown, highs, strict=True)]
             col = col.replace("ci_low", "ci")
-        label = column_label(col, language)
+            label = column_label(col if col in COLUMNS else "ci", language)
         if label in out.columns:  # two columns with one header: keep both, told apart
-            label = f"{label} ({col})"
+            base = col.removesuffix("_ci")  # the interval of "New contact" is "95% CI (New ...)"
+            label = f"{label} ({column_label(base, language) if base != col else col})"
         out[label] = shown
     return out
+
+
+def _wave_name(wave: object, language: str) -> str:
+    return t(_WAVE_WORDS[wave], language) if wave in _WAVE_WORDS else localize_cell(wave)
 
 
 def group_label(instrument: Any, dimension: str, code: object, language: str = "en") -> str:

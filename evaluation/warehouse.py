@@ -660,18 +660,10 @@ def add_workshop(
     itself (after the analysis); if another process holds it, the load waits up to ``wait``
     seconds for it, then raises :class:`WarehouseError`.
     """
-    from evaluation.analysis import analyze_workshop
-    from evaluation.indicators import compute_indicators
-    from evaluation.ingest import ingest_workshop
+    from evaluation.analysis import analyze_folder
 
     check_warehouse_path(default_warehouse_path() if warehouse is None else warehouse)
-    ingest = ingest_workshop(Path(workshop_dir))
-    cfg = ingest.config
-    k = max(int(k_min or cfg.privacy.k_min), 3)
-    analysis = analyze_workshop(ingest.waves, ingest.instrument, cfg, k_min=k,
-                                n_resamples=n_resamples, seed=seed)
-    indicators = compute_indicators(ingest.waves, ingest.instrument, cfg, k_min=k,
-                                    language="en", n_resamples=n_resamples, seed=seed)
+    ingest, analysis, indicators, _ = analyze_folder(workshop_dir, k_min, n_resamples, seed)
     load = build_load(ingest, analysis, indicators, responses=responses)
     with _opened(warehouse, wait=wait, busy_hint="try again or raise --wait") as con:
         load_workshop_into(con, load)

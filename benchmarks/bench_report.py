@@ -12,6 +12,11 @@ Measured in one run, on this machine:
    running kernel) (bar: under 600 MB);
 4. that the flagship's ``results/*.csv`` equal a reference folder when ``--reference`` is given.
 
+Kernels are forked from the benchmark process where :mod:`evaluation.kernels` allows it; run
+with ``EVALUATE_KERNEL_FORK=0`` to measure launched kernels instead. Wall times on a shared
+machine vary by up to 2x between runs, so the CPU seconds of this process and of the kernels
+are printed too.
+
 Usage::
 
     python benchmarks/bench_report.py [--copies 5] [--jobs 2] [--reference DIR]

@@ -3,8 +3,9 @@
 - ``evaluate ingest`` runs with every socket connection refused in the test process.
 - ``evaluate report`` runs with a ``sitecustomize`` (on ``PYTHONPATH``, switched on by an
   environment variable) that refuses every IPv4/IPv6 connection in **every** Python process of
-  the run, the papermill notebook kernel included; the kernel talks to papermill over ZeroMQ,
-  whose sockets are not Python sockets, so the report still renders.
+  the run, the papermill notebook kernel included (launched, or forked with the block in
+  place); the kernel talks to papermill over ZeroMQ, whose sockets are not Python sockets, so
+  the report still renders.
 - No module of ``evaluation/`` (nor a notebook) loads YAML unsafely, unpickles, or evaluates text.
 """
 
@@ -82,6 +83,8 @@ if os.environ.get("EVALUATION_NO_NETWORK"):
             fh.write(line + "\\n")
 
     _note(f"loaded {os.getpid()}")
+    # a kernel forked from a process that has the block inherits it (evaluation.kernels)
+    os.register_at_fork(after_in_child=lambda: _note(f"loaded {os.getpid()} by fork"))
     _connect = socket.socket.connect
 
     def _refuse(self, address, *args):

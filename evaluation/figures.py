@@ -487,6 +487,7 @@ def likert_diverging(
     title: str = "",
     language: str = "en",
     k_min: int = 5,
+    alt_labels: Sequence[str] | None = None,
 ) -> FigureOutput:
     """Diverging stacked bars of Likert answer shares, one bar per item.
 
@@ -505,6 +506,9 @@ def likert_diverging(
         Language of the figure's fixed words; legend entries are the column names.
     k_min : int, default 5
         Threshold quoted in the "suppressed (<k)" note.
+    alt_labels : sequence of str, optional
+        The items' full texts, one per row, for the alt text when the index holds shortened
+        labels for the chart (default: the index).
 
     Returns
     -------
@@ -529,6 +533,10 @@ def likert_diverging(
     >>> two = pd.DataFrame([[30.0, 70.0]], index=["Useful"], columns=["Other answers", "Agree"])
     >>> likert_diverging(two, neutral_column="Other answers").alt_text.split(". ")[-1]
     'Useful: 70.0% Agree, 30.0% Other answers.'
+    >>> full = likert_diverging(two, neutral_column="Other answers",
+    ...                         alt_labels=["The session on national action plans was useful"])
+    >>> full.alt_text.split(". ")[-1]
+    'The session on national action plans was useful: 70.0% Agree, 30.0% Other answers.'
     """
     if not isinstance(dist, pd.DataFrame) or dist.shape[1] < 2:
         raise ValueError("likert_diverging needs a DataFrame with at least two category columns")
@@ -569,8 +577,11 @@ def likert_diverging(
     extent = float(np.max(np.maximum(-starts, starts + shares.sum(axis=1))[shown],
                           initial=0.0))
     rows = np.arange(n_items)
+    described = list(values.index) if alt_labels is None else [str(x) for x in alt_labels]
+    if len(described) != n_items:
+        raise ValueError("alt_labels needs one text per row of dist")
     summary = []
-    for row, item in enumerate(values.index):
+    for row, item in enumerate(described):
         if hidden[row]:
             summary.append(f"{item}: {suppressed_note}")
             continue

@@ -500,7 +500,8 @@ class WorkshopReport:
                 neutral = data.attrs.get("neutral_column") or (
                     data.columns[len(data.columns) // 2] if len(data.columns) % 2 else None)
                 fig = figures.likert_diverging(data, neutral_column=neutral, title=title,
-                                               language=lg, k_min=self.k_min)
+                                               language=lg, k_min=self.k_min,
+                                               alt_labels=data.attrs.get("full_labels"))
             elif which == "knowledge":
                 frame = knowledge_frame(self.analysis.knowledge, self.ingest.instrument, lg)
                 if frame.empty:
@@ -726,8 +727,9 @@ def reaction_shares(collapsed: pd.DataFrame, instrument: Any, language: str = "e
             else:
                 data.append([100.0 - share, share])
         columns = labels[list_id] if three else [t("cat_other", language), labels[list_id][2]]
-        frame = pd.DataFrame(data, index=_short_labels([label for _, label, _ in rows]),
-                             columns=columns)
+        texts = [label for _, label, _ in rows]
+        frame = pd.DataFrame(data, index=_short_labels(texts), columns=columns)
+        frame.attrs["full_labels"] = texts  # for the alt text; the chart shows short labels
         # the middle category, or "other answers", is drawn grey and centred on zero
         frame.attrs["neutral_column"] = columns[1] if three else columns[0]
         frames[list_id] = frame
@@ -778,9 +780,13 @@ def item_shares(distributions: pd.DataFrame | None, instrument: Any,
     for sid, rows in out.items():
         rows.sort(key=lambda r: (instrument.scales[sid].items.index(r[0])
                                  if r[0] in instrument.scales[sid].items else 99, order[r[1]]))
-        labels = _short_labels([instrument.item(r[0]).label(language) for r in rows])
-        index = [f"{lab} — {t(r[1], language)}" for lab, r in zip(labels, rows, strict=True)]
-        frames[sid] = pd.DataFrame([r[2] for r in rows], index=index, columns=categories)
+        texts = [instrument.item(r[0]).label(language) for r in rows]
+        waves = [t(r[1], language) for r in rows]
+        index = [f"{lab} — {w}" for lab, w in zip(_short_labels(texts), waves, strict=True)]
+        frame = pd.DataFrame([r[2] for r in rows], index=index, columns=categories)
+        frame.attrs["full_labels"] = [f"{x.rstrip('.')} — {w}"
+                                      for x, w in zip(texts, waves, strict=True)]
+        frames[sid] = frame
     return frames
 
 

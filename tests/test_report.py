@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from evaluation import figures
 from evaluation.i18n import fmt_percent
 from evaluation.report import DESIGN_COLUMNS, TEMPLATE, WorkshopReport, run_report
 
@@ -230,6 +231,33 @@ def test_reaction_chart_shows_only_what_the_tables_publish(tmp_path, workshop, a
                 assert not pd.isna(published[item_id]), item_id
                 assert row.iloc[-1] == pytest.approx(published[item_id])
     assert drawn >= at_least
+
+
+def test_likert_alt_texts_quote_the_full_item_texts(tmp_path, rendered):
+    """The charts show shortened item labels; their alt texts give each item's whole text."""
+    import html as html_module
+
+    from evaluation.report import item_shares, reaction_shares
+
+    a = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=200, write=False)
+    inst = a.ingest.instrument
+    page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
+    alts = " ".join(html_module.unescape(x) for x in re.findall(r'alt="([^"]*)"', page))
+    for item_id in a.analysis.reaction_collapsed["item_id"]:  # in the report as rendered
+        assert f"{inst.item(item_id).label('en')}:" in alts, item_id
+    frames = [*reaction_shares(a.analysis.reaction_collapsed, inst).values(),
+              *item_shares(a.analysis.item_distributions, inst).values()]
+    assert frames
+    shortened = 0
+    for frame in frames:
+        full = frame.attrs["full_labels"]
+        shortened += sum(short != text for short, text in zip(frame.index, full, strict=True))
+        neutral = frame.attrs.get("neutral_column") or frame.columns[1]
+        alt = figures.likert_diverging(frame, neutral_column=neutral,
+                                       alt_labels=full).alt_text
+        for text in full:
+            assert f"{text}:" in alt
+    assert shortened  # the charts' own labels are shortened, so the test means something
 
 
 def test_unreviewed_open_items_show_counts_only(rendered):

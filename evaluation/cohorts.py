@@ -770,13 +770,16 @@ class CohortComparison:
                              "label": b["label"].iloc[0], "target": b["target"].iloc[0],
                              "k": int(b["workshop_id"].nunique()),
                              "mean_value": float(vals.mean()) if vals.notna().any() else np.nan,
+                             # the mean rests on the published values only (some are
+                             # suppressed or not measured); say on how many
+                             "k_values": int(vals.notna().sum()),
                              "met": int(status.get("met", 0)),
                              "not_met": int(status.get("not met", 0)),
                              "inconclusive": int(status.get("inconclusive", 0)),
                              "not_measured": int(status.get("not measured", 0))})
         indicators = pd.DataFrame(ind_rows, columns=[
-            "group", "year", "indicator_id", "label", "target", "k", "mean_value", "met",
-            "not_met", "inconclusive", "not_measured"])
+            "group", "year", "indicator_id", "label", "target", "k", "mean_value", "k_values",
+            "met", "not_met", "inconclusive", "not_measured"])
         # Reaction and follow-up: published tables, compatible items only.
         ok_items = set(zip(item_plan["workshop_id"], item_plan["item_id"], strict=True))
         react = react.loc[np.array([(w, i) in ok_items for w, i in zip(
@@ -1011,7 +1014,8 @@ class CohortComparison:
                       for i, lab in zip(t["indicator_id"], t["label"], strict=True)]
         t = t.drop(columns=["indicator_id"])
         formats = {"group": "group", "year": "text", "label": "text", "target": "num2",
-                   "k": "int", "mean_value": "num2", "met": "int", "not_met": "int",
+                   "k": "int", "mean_value": "num2", "k_values": "int", "met": "int",
+                   "not_met": "int",
                    "inconclusive": "int", "not_measured": "int"}
         return self._h(w["indicators"]) + self._table(t, formats)
 

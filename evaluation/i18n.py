@@ -269,6 +269,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "q_between_pvalue": {"en": "p (Q between)", "ru": "p (Q между группами)"},
     "year": {"en": "Year", "ru": "Год"},
     "mean_value": {"en": "Mean value", "ru": "Среднее значение"},
+    "k_values": {"en": "Workshops in the mean", "ru": "Семинаров в среднем"},
     "met": {"en": "Met", "ru": "Достигнут"},
     "not_met": {"en": "Not met", "ru": "Не достигнут"},
     "inconclusive": {"en": "Inconclusive", "ru": "Неопределённо"},

@@ -113,6 +113,33 @@ def test_incompatible_instrument_version_is_excluded_with_reason(warehouse):
     assert (eff[eff["workshop_id"] == "almaty-2012-11"]["scale_id"].nunique()) >= 5
 
 
+def test_indicator_means_say_how_many_values_they_rest_on(warehouse):
+    """A group's mean indicator value averages the published values only, and says how many."""
+    comp = CohortComparison.prepare(warehouse, write=False)
+    with wh.connect(warehouse, read_only=True) as con:
+        raw = con.execute("SELECT workshop_id, indicator_id, value FROM indicator_results"
+                          ).df()
+    groups = comp.workshops.set_index("workshop_id")["group"]
+    raw = raw[raw["workshop_id"].isin(groups.index)].assign(
+        group=lambda f: f["workshop_id"].map(groups))
+    checked = partial = 0
+    for row in comp.indicators.itertuples(index=False):
+        mine = raw[(raw["group"] == row.group) & (raw["indicator_id"] == row.indicator_id)]
+        mine = mine[mine["workshop_id"].map(
+            comp.workshops.set_index("workshop_id")["start_date"]).astype(str).str[:4]
+                    == row.year]
+        values = pd.to_numeric(mine["value"], errors="coerce").dropna()
+        assert row.k_values == len(values) <= row.k
+        if len(values):
+            assert row.mean_value == pytest.approx(values.mean())
+        else:
+            assert math.isnan(row.mean_value)
+        partial += row.k_values < row.k
+        checked += 1
+    assert checked and partial  # some values are suppressed: the count is not always k
+    assert "Workshops in the mean" in comp.indicators_html()
+
+
 def test_small_workshops_are_suppressed_and_not_pooled(warehouse):
     comp = CohortComparison.prepare(warehouse, write=False, k_min=17)
     eff = comp.effects

@@ -259,8 +259,12 @@ class WorkshopReport:
     def _indicator_display(self) -> pd.DataFrame:
         lg = self.language
         ind = self.indicators
+        columns = {"indicator": ind["label"]}
+        if ind["baseline"].notna().any():  # the framework gives baselines: show them
+            columns["baseline"] = [_fmt_ind(v, i, lg) for v, i in zip(
+                ind["baseline"], ind["indicator_id"], strict=True)]
         out = pd.DataFrame({
-            "indicator": ind["label"],
+            **columns,
             "target": [_fmt_ind(v, i, lg) for v, i in zip(ind["target"], ind["indicator_id"],
                                                             strict=True)],
             "value": [_fmt_ind(v, i, lg) for v, i in zip(ind["value"], ind["indicator_id"],

@@ -260,6 +260,30 @@ def test_likert_alt_texts_quote_the_full_item_texts(tmp_path, rendered):
     assert shortened  # the charts' own labels are shortened, so the test means something
 
 
+def test_headline_table_shows_baselines_when_the_framework_has_them(tmp_path):
+    import yaml
+
+    from evaluation.indicators import default_framework
+
+    plain = WorkshopReport.prepare(FLAGSHIP, tmp_path / "a", n_resamples=200, write=False)
+    assert "Baseline" not in plain._indicator_display().columns  # the defaults have none
+    work = tmp_path / "ws"
+    shutil.copytree(FLAGSHIP, work, ignore=shutil.ignore_patterns("processed"))
+    framework = default_framework()
+    framework["indicators"][0]["baseline"] = 0.4
+    (work / "framework.yaml").write_text(yaml.safe_dump(framework, allow_unicode=True),
+                                         encoding="utf-8")
+    cfg = work / "workshop.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "results_framework: framework.yaml\n",
+                   encoding="utf-8")
+    for language, header in (("en", "Baseline"), ("ru", "Исходное значение")):
+        table = WorkshopReport.prepare(work, tmp_path / language, language=language,
+                                       n_resamples=200, write=False)._indicator_display()
+        assert list(table.columns[:3]) == [table.columns[0], header, table.columns[2]]
+        assert table.iloc[0, 1] == fmt_percent(0.4, 0, language)
+        assert table.iloc[1, 1] == "–"  # no baseline for the second indicator
+
+
 def test_unreviewed_open_items_show_counts_only(rendered):
     page = (rendered["out"] / "report.html").read_text(encoding="utf-8")
     assert "not quoted: not marked as reviewed" in page

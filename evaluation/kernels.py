@@ -6,31 +6,39 @@ the report has imported them already. :class:`ForkingKernelManager` starts the k
 ``os.fork()`` instead, after importing :data:`PRELOAD` here: the kernel inherits every loaded
 module (copy-on-write) and only has to open its sockets. It is still a separate process that
 papermill talks to over the usual Jupyter protocol, with its own process group, working folder
-and environment, and it is stopped, interrupted and killed exactly like a launched one.
+and environment; it is stopped, interrupted and killed through the same jupyter_client calls
+as a launched one, and runs its own exit handlers (not this process's) when it ends.
 
 When forking is not safe the kernel is launched the usual way, so the result never depends on
 it. The fork is used only when all of these hold:
 
 - the platform is Linux and ``os.fork`` exists;
-- the kernelspec runs ``<this Python> -m ipykernel_launcher ...`` (the same interpreter, so the
-  kernel would have loaded the same modules);
-- this process is not itself an IPython shell or kernel, and runs no thread other than the one
-  that starts the kernel (a fork copies only the calling thread, so a lock held by another
-  thread would stay locked in the kernel);
+- the kernelspec runs ``<this Python> -m ipykernel_launcher ...``: the same interpreter path
+  (not another interpreter that a symbolic link resolves to, such as a virtual environment's
+  base Python), so the kernel would have loaded the same modules;
+- this process is not itself an IPython shell or kernel, and runs no Python thread other than
+  the one that starts the kernel (a fork copies only the calling thread, so a lock held by
+  another thread would stay locked in the kernel). Native threads are not counted: OpenBLAS
+  (numpy) and jemalloc (pyarrow, loaded by pandas) run some, and rely on their own fork
+  handlers, as in any forking server that preloads numpy;
 - it has not loaded a library that keeps native worker threads and per-file state of its own
   (:data:`FORK_UNSAFE_MODULES`: DuckDB, which the cohort comparison opens before its kernel
   starts; a forked kernel could inherit a database instance whose threads do not exist);
 - the environment variable ``EVALUATE_KERNEL_FORK`` is not ``0``.
 
 What the kernel inherits that a launched kernel would not have: modules already imported, the
-memory they hold, and this process's open file descriptors (a launched kernel closes all but
-0-2). Closing them in the kernel would be unsafe, because objects copied from this process may
-close them again by number later; the kernel ends with the report, so they are released then.
+memory of this process (the rendering process reads only ``workshop.yaml`` before the kernel
+starts, never the exports, so no respondent data is in it), and its open file descriptors (a
+launched kernel closes all but 0-2). Closing them in the kernel would be unsafe, because objects
+copied from this process may close them again by number later; the kernel ends with the report,
+so they are released then. Python-level signal handlers and the signal wake-up descriptor are
+reset to those of a new interpreter, and this process's exit handlers are dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import importlib
 import os
@@ -60,10 +68,38 @@ _ENV_SWITCH = "EVALUATE_KERNEL_FORK"
 
 
 def _same_python(executable: str) -> bool:
-    try:
-        return os.path.samefile(executable, sys.executable)
-    except OSError:
+    # the path itself, not what symbolic links resolve to: a virtual environment's python is a
+    # link to its base interpreter, whose site-packages differ
+    return os.path.abspath(executable) == os.path.abspath(sys.executable)
+
+
+def fork_possible() -> bool:
+    """Whether this process may fork kernels at all (all conditions but the kernel's command).
+
+    Examples
+    --------
+    >>> import os
+    >>> from evaluation.kernels import fork_possible
+    >>> saved = os.environ.get("EVALUATE_KERNEL_FORK")
+    >>> os.environ["EVALUATE_KERNEL_FORK"] = "0"
+    >>> fork_possible()
+    False
+    >>> _ = os.environ.pop("EVALUATE_KERNEL_FORK")
+    >>> if saved is not None:
+    ...     os.environ["EVALUATE_KERNEL_FORK"] = saved
+    """
+    if os.environ.get(_ENV_SWITCH, "1") == "0":
         return False
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if threading.active_count() != 1:
+        return False
+    if any(name in sys.modules for name in FORK_UNSAFE_MODULES):
+        return False
+    shell = sys.modules.get("IPython.core.interactiveshell")
+    return not (shell is not None and shell.InteractiveShell.initialized())
 
 
 def can_fork(cmd: list[str]) -> bool:
@@ -85,23 +121,12 @@ def can_fork(cmd: list[str]) -> bool:
     >>> from evaluation.kernels import can_fork
     >>> can_fork(["/usr/bin/env", "R", "--slave", "-f", "k.json"])
     False
-    >>> can_fork([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"]) in (True, False)
-    True
+    >>> can_fork(["/opt/other/bin/python", "-m", "ipykernel_launcher", "-f", "k.json"])
+    False
     """
-    if os.environ.get(_ENV_SWITCH, "1") == "0":
-        return False
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
-        return False
     if len(cmd) < 3 or cmd[1:3] != ["-m", "ipykernel_launcher"] or not _same_python(cmd[0]):
         return False
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    if threading.active_count() != 1:
-        return False
-    if any(name in sys.modules for name in FORK_UNSAFE_MODULES):
-        return False
-    shell = sys.modules.get("IPython.core.interactiveshell")
-    return not (shell is not None and shell.InteractiveShell.initialized())
+    return fork_possible()
 
 
 def preload(modules: tuple[str, ...] = PRELOAD) -> None:
@@ -153,7 +178,11 @@ class ForkedKernelProcess:
         return self._reap(os.WNOHANG)
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the kernel to end and return its exit code."""
+        """Wait for the kernel to end and return its exit code.
+
+        ``timeout`` is accepted for :class:`subprocess.Popen` compatibility and not used:
+        jupyter_client waits only after :meth:`poll` has seen the kernel end.
+        """
         code = self._reap(0)
         return 0 if code is None else code
 
@@ -171,16 +200,32 @@ class ForkedKernelProcess:
         self.send_signal(signal.SIGKILL)
 
 
+def _reset_signals() -> None:
+    """Signal handling as in a new interpreter: Python handlers back to the defaults."""
+    signal.set_wakeup_fd(-1)  # the parent's event loop may have set one
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if callable(handler) and handler is not signal.default_int_handler:
+            try:
+                signal.signal(signum, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run_forked_kernel(argv: list[str], env: dict[str, str], cwd: str | None) -> int:
     """In the forked child: become a kernel with ``argv`` (ipykernel's own arguments)."""
+    atexit._clear()  # this process's exit handlers are not the kernel's
     os.setsid()  # own process group, as jupyter_client gives a launched kernel
     try:  # `top` and `ps -o comm` show the kernel by name (its command line is the parent's)
         with open("/proc/self/comm", "w", encoding="ascii") as comm:
             comm.write("report-kernel")
     except OSError:
         pass
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # as in a new process
-        signal.signal(signum, signal.SIG_DFL)
+    _reset_signals()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -245,10 +290,11 @@ def fork_kernel(cmd: list[str], env: dict[str, str] | None = None,
             traceback.print_exc()
         finally:
             try:
+                atexit._run_exitfuncs()  # the kernel's own (ipykernel, IPython history)
                 sys.stdout.flush()
                 sys.stderr.flush()
             finally:
-                os._exit(code)  # never return into the parent's code, skip its atexit handlers
+                os._exit(code)  # never return into the parent's code
     return ForkedKernelProcess(pid)
 
 
@@ -260,7 +306,10 @@ class ForkingProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         if not can_fork(cmd):
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = fork_kernel(cmd, env=kwargs.get("env"), cwd=kwargs.get("cwd"))
+        try:
+            self.process = fork_kernel(cmd, env=kwargs.get("env"), cwd=kwargs.get("cwd"))
+        except OSError:  # no fork possible now (EAGAIN, ENOMEM): launch it instead
+            return await super().launch_kernel(cmd, **kwargs)
         self.forked = True
         self.pid = self.process.pid
         self.pgid = self.process.pid  # setsid() made it the leader of its own group

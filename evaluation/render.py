@@ -441,7 +441,11 @@ class ReportKernel:
         return getattr(provisioner, "pid", None)
 
     def memory_mb(self) -> float | None:
-        """Resident memory of the kernel process in MB (Linux ``/proc``), else ``None``."""
+        """Resident memory of the kernel process in MB (Linux ``/proc``), else ``None``.
+
+        For a forked kernel this counts the pages it still shares with this process, as a
+        launched kernel counts its own copy of the same libraries: the limit means the same.
+        """
         try:
             status = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii")
         except (OSError, TypeError):
@@ -458,9 +462,10 @@ class ReportKernel:
         import nbformat
         from nbclient import NotebookClient
 
-        from evaluation.kernels import ForkingKernelManager, preload
+        from evaluation.kernels import ForkingKernelManager, fork_possible, preload
 
-        preload()  # a forked kernel starts with what this process has imported
+        if fork_possible():
+            preload()  # a forked kernel starts with what this process has imported
 
         # Unix sockets in a fresh owner-only folder instead of TCP ports on localhost: no other
         # local user can connect to the kernel, and nothing listens on the network.

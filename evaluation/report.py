@@ -733,7 +733,8 @@ def reaction_shares(collapsed: pd.DataFrame, instrument: Any, language: str = "e
         columns = labels[list_id] if three else [t("cat_other", language), labels[list_id][2]]
         texts = [label for _, label, _ in rows]
         frame = pd.DataFrame(data, index=_short_labels(texts), columns=columns)
-        frame.attrs["full_labels"] = texts  # for the alt text; the chart shows short labels
+        # for the alt text (the chart shows short labels); ": 70% agree" follows each text
+        frame.attrs["full_labels"] = [x.rstrip(".") for x in texts]
         # the middle category, or "other answers", is drawn grey and centred on zero
         frame.attrs["neutral_column"] = columns[1] if three else columns[0]
         frames[list_id] = frame

@@ -125,9 +125,9 @@ def test_indicator_means_say_how_many_values_they_rest_on(warehouse):
     checked = partial = 0
     for row in comp.indicators.itertuples(index=False):
         mine = raw[(raw["group"] == row.group) & (raw["indicator_id"] == row.indicator_id)]
-        mine = mine[mine["workshop_id"].map(
-            comp.workshops.set_index("workshop_id")["start_date"]).astype(str).str[:4]
-                    == row.year]
+        starts = mine["workshop_id"].map(comp.workshops.set_index("workshop_id")["start_date"])
+        years = [str(pd.Timestamp(d).year) if pd.notna(d) else "unknown" for d in starts]
+        mine = mine[[y == row.year for y in years]]
         values = pd.to_numeric(mine["value"], errors="coerce").dropna()
         assert row.k_values == len(values) <= row.k
         if len(values):

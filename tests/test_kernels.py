@@ -39,6 +39,7 @@ def _as_in_a_report_process(monkeypatch):
     (A loaded ``duckdb`` makes the kernel launch instead; see ``test_fork_conditions``.)
     """
     monkeypatch.delitem(sys.modules, "duckdb", raising=False)
+    monkeypatch.delenv("EVALUATE_KERNEL_FORK", raising=False)
 
 
 def _probe(tmp_path: Path) -> Path:
@@ -68,6 +69,33 @@ def test_kernel_is_a_fork_with_the_toolkit_loaded_and_its_own_group(tmp_path, mo
     assert probe == "seen"  # the environment jupyter_client prepared
     with pytest.raises(ChildProcessError):  # stopped and reaped: no zombie left
         os.waitpid(int(pid), os.WNOHANG)
+
+
+@pytest.mark.skipif(not LINUX, reason="kernels are forked on Linux only")
+def test_kernel_drops_this_processs_signal_handlers_and_exit_handlers(tmp_path, monkeypatch):
+    import atexit
+
+    marker = tmp_path / "exit-handler-ran"
+
+    def parent_only(*_):  # pragma: no cover - must never run in the kernel
+        marker.write_text(str(os.getpid()))
+
+    previous = signal.signal(signal.SIGUSR1, parent_only)
+    atexit.register(parent_only)
+    try:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(
+            "import signal\nprint(signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL,"
+            " signal.getsignal(signal.SIGINT) is signal.default_int_handler)")]
+        nbformat.write(nb, tmp_path / "sig.ipynb")
+        with ReportKernel() as kernel:
+            done = execute_notebook(tmp_path / "sig.ipynb", None, {}, kernel=kernel)
+            assert kernel.km.provisioner.forked
+        assert done.cells[-1].outputs[0].text.split() == ["True", "True"]
+        assert not marker.exists()  # the kernel ended without running the parent's handler
+    finally:
+        atexit.unregister(parent_only)
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def test_switch_off_launches_a_fresh_interpreter(tmp_path, monkeypatch):
@@ -133,17 +161,30 @@ def test_forked_kernel_ends_when_its_parent_dies(tmp_path):
         print(kernel.pid, kernel.km.provisioner.forked, flush=True)
         os._exit(0)  # die without stopping the kernel
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, check=True)
-    pid, forked = out.stdout.split()[:2]
-    assert forked == "True"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.kill(int(pid), signal.SIGKILL)
-        pytest.fail("the orphaned kernel kept running")
+    env = {k: v for k, v in os.environ.items() if k != "EVALUATE_KERNEL_FORK"}
+    # the kernel keeps copies of the pipes, so read the first line rather than wait for EOF
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=env)
+    pid = None
+    try:
+        pid, forked = parent.stdout.readline().split()[:2]
+        pid = int(pid)
+        assert forked == "True"
+        parent.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the orphaned kernel kept running")
+    finally:
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        parent.kill()
+        parent.stdout.close()

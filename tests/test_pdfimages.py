@@ -26,6 +26,28 @@ def _png(mode: str = "RGB", size: tuple[int, int] = (40, 30), **save: object) ->
     return buffer.getvalue()
 
 
+def _idat_span(png: bytes) -> tuple[int, int]:
+    start = png.index(b"IDAT") + 4
+    (length,) = struct.unpack(">I", png[start - 8:start - 4])
+    return start, length
+
+
+def _flip_data_byte(png: bytes) -> bytes:
+    """Change one byte inside the IDAT data; the chunk's CRC no longer matches."""
+    start, length = _idat_span(png)
+    middle = start + length // 2
+    return png[:middle] + bytes([png[middle] ^ 0xFF]) + png[middle + 1:]
+
+
+def _with_trailing_junk(png: bytes) -> bytes:
+    """Append bytes after the zlib stream inside IDAT, with a correct CRC."""
+    start, length = _idat_span(png)
+    data = png[start:start + length] + b"junk"
+    chunk = (struct.pack(">I", len(data)) + b"IDAT" + data
+             + struct.pack(">I", zlib.crc32(b"IDAT" + data)))
+    return png[:start - 8] + chunk + png[start + length + 4:]
+
+
 def test_rgb_and_grey_qualify():
     for mode in ("RGB", "L"):
         png = _png(mode)
@@ -38,7 +60,8 @@ def test_rgb_and_grey_qualify():
 @pytest.mark.parametrize("png", [
     pytest.param(_png("RGBA"), id="alpha"),
     pytest.param(_png("RGB", transparency=(0, 0, 0)), id="tRNS"),
-    pytest.param(_png("RGB").replace(b"IDAT", b"IDAX", 1), id="bad-crc"),
+    pytest.param(_flip_data_byte(_png("RGB")), id="bad-crc"),
+    pytest.param(_with_trailing_junk(_png("RGB")), id="junk-after-zlib"),
     pytest.param(b"GIF89a", id="not-png"),
     pytest.param(_png("RGB")[:60], id="truncated"),
 ])
@@ -82,6 +105,20 @@ def test_pdf_holds_the_png_data_unchanged_and_the_same_pixels(tmp_path):
     assert image["/DecodeParms"]["/Predictor"] == 15
     drawn = np.asarray(reader.pages[0].images[0].image.convert("RGB"))
     assert (drawn == np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))).all()
+
+
+def test_grey_png_is_copied_with_one_colour_component(tmp_path):
+    assert install()
+    png = _png("L", size=(30, 20))
+    page = ('<!DOCTYPE html><html><body>'
+            f'<img alt="grey" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            "</body></html>")
+    reader, images = _image_streams(html_to_pdf(page, tmp_path / "g.pdf"))
+    [image] = images
+    assert image._data == idat_stream(png)
+    assert image["/ColorSpace"] == "/DeviceGray"
+    drawn = np.asarray(reader.pages[0].images[0].image.convert("L"))
+    assert (drawn == np.asarray(Image.open(io.BytesIO(png)))).all()
 
 
 def test_transparent_png_still_gets_a_soft_mask(tmp_path):

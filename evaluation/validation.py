@@ -197,14 +197,25 @@ def validate_wave(
             keep_list[i] = False
 
     # duplicates among the rows still kept: same submission id, then identical answers
-    sub_ids = _column(meta, "submission_id", None)
-    # an edit (Kobo/ODK ``deprecatedID``) supersedes the submission it names
-    deprecated = _column(meta, "deprecated_id", None)
-    superseded = {d.strip() for i, d in enumerate(deprecated)
-                  if keep_list[i] and isinstance(d, str) and d.strip()}
+    sub_ids = [_submission_key(x) for x in _column(meta, "submission_id", None)]
+    # An edit supersedes the submission its ``deprecatedID`` names (Kobo, ODK: the previous
+    # version) and, in Kobo, the original its ``rootUuid`` names, which finds the original even
+    # when an intermediate version is missing from the export.
+    roots = [_submission_key(x) for x in _column(meta, "root_id", None)]
+    superseded = {key for i, x in enumerate(_column(meta, "deprecated_id", None))
+                  if keep_list[i] and (key := _submission_key(x))}
+    superseded |= {root for i, root in enumerate(roots)
+                   if keep_list[i] and root and root != sub_ids[i]}
     for i in range(n):
-        sid = sub_ids[i]
-        if keep_list[i] and isinstance(sid, str) and sid in superseded:
+        if keep_list[i] and sub_ids[i] and sub_ids[i] in superseded:
+            removed["superseded"] += 1
+            keep_list[i] = False
+    # several kept edits of one original, none naming another (exports joined from different
+    # days): the last in the file is the latest export's version
+    last_of_root = {root: i for i, root in enumerate(roots) if keep_list[i] and root}
+    for i, root in enumerate(roots):
+        last = last_of_root.get(root)
+        if keep_list[i] and root and last != i and sub_ids[i] != sub_ids[last]:  # not a resend
             removed["superseded"] += 1
             keep_list[i] = False
     seen_ids: set[str] = set()
@@ -239,6 +250,24 @@ def validate_wave(
     )
     result.check_accounting()
     return result
+
+
+def _submission_key(value: object) -> str | None:
+    """A submission id as compared across columns: Kobo writes ``_uuid`` without the OpenRosa
+    ``uuid:`` prefix that ``deprecatedID`` and ``rootUuid`` carry.
+
+    Examples
+    --------
+    >>> from evaluation.validation import _submission_key
+    >>> _submission_key("uuid:5b1e-77"), _submission_key(" 5b1e-77 "), _submission_key("")
+    ('5b1e-77', '5b1e-77', None)
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[:5].lower() == "uuid:":
+        text = text[5:].strip()
+    return text or None
 
 
 def _column(frame: pd.DataFrame, name: str, default: object) -> list:

@@ -229,6 +229,84 @@ def test_match_summary_compares_matched_and_unmatched_baseline(flagship):
     assert score["smd"] is not None and score["imbalance"] == (abs(score["smd"]) > 0.25)
 
 
+def _edited_pre(tmp_path: Path, build) -> tuple[dict, object, list, int]:
+    """Flagship copy whose pre export gains Kobo's ``meta/deprecatedID`` and ``meta/rootUuid``
+    columns and the rows ``build(rows, header, j)`` returns (j: an approved row)."""
+    work = tmp_path / "edited"
+    shutil.copytree(FLAGSHIP, work, ignore=shutil.ignore_patterns("processed"))
+    path = work / "pre-synthetic.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")), delimiter=";"))
+    header = rows[0]
+    status = header.index("_validation_status")
+    j = next(k for k, row in enumerate(rows) if k and not row[status])
+    header += ["meta/deprecatedID", "meta/rootUuid"]
+    for row in rows[1:]:
+        row += ["", ""]
+    rows += build(rows, header, j)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    result = ingest_workshop(work)
+    pre = next(f for f in result.report["files"] if f["wave"] == "pre")
+    return pre, result.waves["pre"], rows, j
+
+
+def _version(rows: list, header: list, j: int, new_id: str, deprecated: str, root: str,
+             extra_contacts: int) -> list:
+    edit = list(rows[j])
+    edit[header.index("_uuid")] = new_id  # Kobo's _uuid has no "uuid:" prefix
+    edit[-2], edit[-1] = deprecated, root  # OpenRosa ids in meta/ columns do
+    contacts = next(i for i, h in enumerate(header) if h.startswith(
+        "Региональное сотрудничество/") and rows[j][i].isdigit())
+    edit[contacts] = str(int(rows[j][contacts]) + extra_contacts)
+    return edit
+
+
+def test_kobo_edit_with_uuid_prefix_supersedes_the_original(tmp_path):
+    """``meta/deprecatedID`` is ``uuid:<id>`` while ``_uuid`` is ``<id>``: still one person."""
+    def build(rows, header, j):
+        original = rows[j][header.index("_uuid")]
+        return [_version(rows, header, j, "5f0c-edit-1", f"uuid:{original}",
+                         f"uuid:{original}", 7)]
+
+    pre, kept, rows, j = _edited_pre(tmp_path, build)
+    assert pre["accounting_holds"] and pre["kept"] == 29
+    assert pre["removed_by_reason"][
+        "superseded by an edited version of the same submission"] == 1
+    assert f"pre-{j + 1}" not in kept.index and "pre-33" in kept.index
+
+
+def test_root_uuid_finds_the_original_when_the_previous_version_is_missing(tmp_path):
+    """Second edit present, first edit absent: rootUuid still retires the original."""
+    def build(rows, header, j):
+        original = rows[j][header.index("_uuid")]
+        return [_version(rows, header, j, "5f0c-edit-2", "uuid:5f0c-edit-1-not-exported",
+                         f"uuid:{original}", 9)]
+
+    pre, kept, rows, j = _edited_pre(tmp_path, build)
+    assert pre["accounting_holds"] and pre["kept"] == 29
+    assert pre["removed_by_reason"][  # as an edit, not as a repeated participant
+        "superseded by an edited version of the same submission"] == 1
+    assert f"pre-{j + 1}" not in kept.index
+    contacts = next(i for i, h in enumerate(rows[0]) if h.startswith(
+        "Региональное сотрудничество/") and rows[j][i].isdigit())
+    assert kept.loc["pre-33", "coop_contacts"] == float(int(rows[j][contacts]) + 9)
+
+
+def test_two_unlinked_versions_of_one_submission_keep_the_last(tmp_path):
+    """Exports joined from two days hold two edits of one original, neither naming the other."""
+    def build(rows, header, j):
+        original = rows[j][header.index("_uuid")]
+        return [_version(rows, header, j, "5f0c-edit-a", "", f"uuid:{original}", 3),
+                _version(rows, header, j, "5f0c-edit-b", "", f"uuid:{original}", 5)]
+
+    pre, kept, rows, j = _edited_pre(tmp_path, build)
+    assert pre["rows_read"] == 33 and pre["accounting_holds"] and pre["kept"] == 29
+    assert pre["removed_by_reason"][
+        "superseded by an edited version of the same submission"] == 2  # original and edit a
+    assert "pre-34" in kept.index and "pre-33" not in kept.index
+
+
 def test_an_edit_supersedes_the_submission_it_names(tmp_path):
     work = tmp_path / "edited"
     shutil.copytree(FLAGSHIP, work, ignore=shutil.ignore_patterns("processed"))

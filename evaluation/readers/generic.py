@@ -38,7 +38,7 @@ __all__ = [
 #: Metadata a profile may find: submission id and time, review state, workshop, superseded id,
 #: and a "finished" flag (Qualtrics).
 META_ROLES = ("submission_id", "submitted_at", "review_state", "workshop_id", "deprecated_id",
-              "finished")
+              "root_id", "finished")
 #: Normalised review states (``None`` when not reviewed).
 REVIEW_STATES = ("approved", "not_approved", "on_hold", "rejected", "has_issues")
 
@@ -222,6 +222,7 @@ class SourceProfile:
         "review_state": ("review_state", "_validation_status", "ReviewState"),
         "workshop_id": ("workshop_id",),
         "deprecated_id": ("deprecatedID", "deprecated_id"),
+        "root_id": ("rootUuid", "root_uuid"),
     }
     #: Naive submission times are UTC (KoboToolbox).
     naive_times_are_utc: ClassVar[bool] = False

@@ -6,7 +6,8 @@ as a summary column (space-separated codes or labels) followed by 0/1 detail col
 ``<path>/<option>``. Metadata follow the questions: ``_id, _uuid, _submission_time,
 _validation_status, _notes, _status, _submitted_by, __version__, _tags, _index``;
 ``_submission_time`` is UTC without an offset, ``_validation_status`` is a uid
-(``validation_status_approved``) or its label. Edited submissions may carry ``deprecatedID``.
+(``validation_status_approved``) or its label. Edited submissions may carry ``deprecatedID``
+(the previous version) and ``rootUuid`` (the original).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class KoboSource(SourceProfile):
         "review_state": ("_validation_status",),
         "workshop_id": ("workshop_id",),
         "deprecated_id": ("deprecatedID",),
+        "root_id": ("rootUuid",),
     }
 
     def signature(self, headers: Sequence[str]) -> str | None:

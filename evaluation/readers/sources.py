@@ -67,7 +67,7 @@ PROFILES: dict[str, SourceProfile] = {
 SOURCES = ("auto", *PROFILES)
 #: Columns of :attr:`WaveRead.meta`.
 META_COLUMNS = ("source_row", "submission_id", "submitted_at", "review_state", "workshop_id",
-                "complete", "deprecated_id")
+                "complete", "deprecated_id", "root_id")
 _CHOICE_TYPES = ("likert", "single_choice", "knowledge")
 _MAX_SHOWN = 100
 
@@ -87,7 +87,8 @@ class WaveRead:
         Aligned with ``answers``: ``source_row`` (1-based file row), ``submission_id``,
         ``submitted_at`` (Timestamp; UTC where the export says so), ``review_state``
         (``approved``, ``not_approved``, ``on_hold``, ``rejected``, ``has_issues`` or
-        ``None``), ``workshop_id``, ``complete`` (bool), ``deprecated_id``.
+        ``None``), ``workshop_id``, ``complete`` (bool), ``deprecated_id`` (the previous
+        version an edit replaces), ``root_id`` (Kobo ``rootUuid``: the original submission).
     source, source_reason : str
         The export dialect and why.
     column_headers : dict of str to list of str
@@ -557,6 +558,7 @@ def _meta(
             "workshop_id": pd.Series(cells("workshop_id"), dtype=object),
             "complete": pd.Series(complete, dtype=bool),
             "deprecated_id": pd.Series(cells("deprecated_id"), dtype=object),
+            "root_id": pd.Series(cells("root_id"), dtype=object),
         },
         index=pd.RangeIndex(n),
     )

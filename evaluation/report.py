@@ -491,8 +491,8 @@ class WorkshopReport:
             elif which == "dumbbell":
                 sc = self.analysis.scales
                 sc = sc[(sc["wave_a"] == "pre") & (sc["wave_b"] == "post")]
-                labels = [self.ingest.instrument.scales[s].label(lg)
-                          if s in self.ingest.instrument.scales else s for s in sc["scale_id"]]
+                names = id_labels(self.ingest.instrument, lg)
+                labels = [names.get(s, s) for s in sc["scale_id"]]
                 frame = pd.DataFrame({"label": labels, "mean_a": sc["mean_a"].to_numpy(),
                                       "mean_b": sc["mean_b"].to_numpy(),
                                       "ci_low": sc["mean_change_ci_low"].to_numpy(),

@@ -185,6 +185,7 @@ def test_report_sections_show_labels_figures_and_russian_numbers(rendered):
         assert all(re.search(r'alt="[^"]{20,}"', img) for img in imgs)
         assert "Figure not available" not in page and "Рисунок недоступен" not in page
         assert page.count("<figcaption>") >= 5
+        assert "readiness_index" not in page  # the index is named, in charts and alt text too
     # human labels, not raw ids, in the findings and the annex
     assert "understanding_drivers" not in en and "ud_drivers" not in en
     assert "Kazakhstan" in en and "Казахстан" in ru

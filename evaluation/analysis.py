@@ -306,11 +306,16 @@ class _Sdc:
 
     def add_counts(self, name: str, counts: pd.DataFrame, *, k: int | None = None,
                    class_rule: bool = True, group_rows: bool = True,
-                   structural: Sequence[tuple[Hashable, Hashable]] = ()) -> None:
-        """Register a count table; every registered table is protected in one pass."""
+                   structural: Sequence[tuple[Hashable, Hashable]] = (),
+                   published: Sequence[tuple[Hashable, Hashable]] = ()) -> None:
+        """Register a count table; every registered table is protected in one pass.
+
+        ``published``: cells the report gives elsewhere (never complementary suppressions).
+        """
         self.freq[name] = counts.astype(int)
         self.freq_opts[name] = {"k": int(k or self.k_min), "class_rule": class_rule,
-                                "group_rows": group_rows, "structural": list(structural)}
+                                "group_rows": group_rows, "structural": list(structural),
+                                "published": list(published)}
 
     def protect_counts(self) -> None:
         """Protect all registered count tables together (one call per threshold).
@@ -327,6 +332,8 @@ class _Sdc:
                 class_rule={n: self.freq_opts[n]["class_rule"] for n in names},
                 group_rows={n: self.freq_opts[n]["group_rows"] for n in names},
                 link_grand=False,
+                published={n: self.freq_opts[n]["published"] for n in names
+                           if self.freq_opts[n]["published"]},
             )
             for name, pt in out.items():
                 self.protected[name] = pt
@@ -1481,18 +1488,29 @@ def _subgroup_tables(waves, inst: Instrument, sc: _Scores, pairs: dict, config: 
                 dist_meta.append((name, item_id, d))
     for name, tab in freq.items():
         sdc.add_counts(name, tab)
-    # Respondents per wave and matched pairs: the totals the subgroup tables add up to.
+    # Respondents per wave and matched pairs: the totals the subgroup tables add up to. The
+    # report gives them elsewhere (headline indicators, response and match rates, findings), so
+    # when they are not small they are published here too, and never hidden to protect a
+    # subgroup: hiding a number the reader knows would protect nothing.
+    tot = sdc.policy().total_label
+
+    def whole(tab: pd.DataFrame) -> list[tuple[str, str]]:
+        if sdc.policy().is_disclosive(int(tab.iloc[0, 0])):
+            return []
+        column = str(tab.columns[0])
+        return [("all", column), ("all", tot), (tot, column), (tot, tot)]
+
     for w in ("pre", "post", "followup"):
         if w in waves:
             tab = pd.DataFrame({"respondents": [len(waves[w])]},
                                index=pd.Index(["all"], name=f"wave_{w}"))
             tab.columns.name = f"respondents_{w}"
-            sdc.add_counts(f"participation:{w}:total", tab)
+            sdc.add_counts(f"participation:{w}:total", tab, published=whole(tab))
     for (a, b), p in pairs.items():
         if "retro" not in (a, b):
             tab = pd.DataFrame({"n": [len(p)]}, index=pd.Index(["all"], name=f"matched_{a}_{b}"))
             tab.columns.name = f"pairs_{a}_{b}"
-            sdc.add_counts(f"participation:matched:{a}-{b}", tab)
+            sdc.add_counts(f"participation:matched:{a}-{b}", tab, published=whole(tab))
 
     def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         return _subgroup_finish(waves, inst, pairs, expected, hide, dims, freq, dist_meta,

@@ -590,6 +590,7 @@ class _Quantity:
     structural: bool
     places: list[tuple[str, Hashable, Hashable]]
     rule: str | None = None
+    public: bool = False  # published elsewhere in the report: never a complementary choice
 
     @property
     def suppressed(self) -> bool:
@@ -640,6 +641,7 @@ class _Engine:
         class_rule: Mapping[str, bool],
         group_rows: Mapping[str, bool] | None = None,
         link_grand: Mapping[str, bool] | None = None,
+        published: Mapping[str, Iterable[tuple[Hashable, Hashable]]] | None = None,
     ):
         self.policy = policy
         self.q: list[_Quantity] = []
@@ -720,6 +722,22 @@ class _Engine:
                 name, counts, qid, row_eqs[:-1], class_rule.get(name, True) and n_cols >= 2,
                 (group_rows or {}).get(name, True),
             )
+        for name, cells in (published or {}).items():
+            if name not in self.tables:
+                raise DisclosureError(f"Published cells are declared for an unknown table "
+                                      f"{name!r}.")
+            for r, c in cells:
+                try:
+                    qi = self.locate(name, str(r), str(c))
+                except ValueError:
+                    raise DisclosureError(
+                        f"Table {name!r}: published cell ({r!r}, {c!r}) is not a cell or margin "
+                        "of the table.") from None
+                if self.policy.is_disclosive(self.q[qi].value, self.q[qi].structural):
+                    raise DisclosureError(
+                        f"Table {name!r}: cell ({r!r}, {c!r}) is declared published elsewhere "
+                        f"but counts fewer than {policy.k_min}; it cannot be published.")
+                self.q[qi].public = True
 
     def _add_eq(self, parts: list[int], total: int) -> int:
         parts = [int(p) for p in parts]
@@ -792,7 +810,8 @@ class _Engine:
 
     def _candidates(self, eq: int) -> list[int]:
         parts, total = self.eqs[eq]
-        return [m for m in [*parts, total] if not self.q[m].suppressed and not self.q[m].structural]
+        return [m for m in [*parts, total]
+                if not self.q[m].suppressed and not self.q[m].structural and not self.q[m].public]
 
     def complete_lines(self) -> None:
         """Every equation (row, column, margin) holds 0 or at least 2 suppressed quantities."""
@@ -819,7 +838,8 @@ class _Engine:
             if candidates:
                 self.suppress(min(candidates, key=self._cost), "complementary")
                 return True
-        rest = [m for m, q in enumerate(self.q) if not q.suppressed and not q.structural]
+        rest = [m for m, q in enumerate(self.q)
+                if not q.suppressed and not q.structural and not q.public]
         if rest:
             self.suppress(min(rest, key=self._cost), "complementary")
             return True
@@ -958,6 +978,7 @@ def protect_related_tables(
     class_rule: bool | Mapping[str, bool] = True,
     group_rows: bool | Mapping[str, bool] = True,
     link_grand: bool | Mapping[str, bool] = True,
+    published: Mapping[str, Iterable[tuple[Hashable, Hashable]]] | None = None,
 ) -> dict[str, ProtectedTable]:
     """Protect the count tables of one report together, so their suppressions agree (R-SDC-05).
 
@@ -1005,6 +1026,12 @@ def protect_related_tables(
         Whether a table's grand total is linked to equal grand totals of the other tables. Turn
         it off when the tables' shared margins are all named (row and column axis names): the
         value-based link then only chains unrelated tables.
+    published : mapping of str to iterable of (row, column), optional
+        Cells or margins (``total_label`` names a margin) that the report publishes elsewhere,
+        such as a wave's number of respondents, which a headline indicator and the response
+        rate give. They are never chosen as complementary suppressions: hiding them would
+        protect nothing, since a reader knows them. The audit takes them as known, like every
+        published number. Declaring one that counts fewer than ``k_min`` is an error.
 
     Returns
     -------
@@ -1056,7 +1083,7 @@ def protect_related_tables(
         if isinstance(link_grand, bool)
         else {name: bool(link_grand.get(name, True)) for name in names}
     )
-    engine = _Engine(tables, policy, structural_zeros or {}, rules, groups, links)
+    engine = _Engine(tables, policy, structural_zeros or {}, rules, groups, links, published)
     engine.run()
     if log is not None:
         engine.log_to(log)

@@ -352,6 +352,29 @@ def test_complementary_picks_small_cells_not_margins():
     assert audit_recoverability([table]) == []
 
 
+def test_cells_published_elsewhere_are_never_complements():
+    """A number the report gives elsewhere is kept; the complement is found among the others."""
+    counts = _frame({"n": [20, 3]}, ["A", "B"])
+    plain = protect_related_tables({"t": counts})["t"]
+    # the cheapest complement of the small B is the interior cell A, and the total stays
+    assert plain.suppressed.loc["A", "n"] and not plain.suppressed.loc[TOTAL, "n"]
+    kept = protect_related_tables({"t": counts}, published={"t": [("A", "n")]})["t"]
+    assert not kept.suppressed.loc["A", "n"] and kept.display.loc["A", "n"] == "20"
+    assert kept.suppressed.loc["B", "n"] and kept.suppressed.loc[TOTAL, "n"]
+    _lines_ok(kept)
+    assert audit_recoverability([kept]) == []
+
+
+def test_published_cells_must_exist_and_not_be_small():
+    counts = _frame({"n": [20, 3]}, ["A", "B"])
+    with pytest.raises(DisclosureError, match="fewer than 5"):
+        protect_related_tables({"t": counts}, published={"t": [("B", "n")]})
+    with pytest.raises(DisclosureError, match="not a cell or margin"):
+        protect_related_tables({"t": counts}, published={"t": [("C", "n")]})
+    with pytest.raises(DisclosureError, match="unknown table"):
+        protect_related_tables({"t": counts}, published={"u": [("A", "n")]})
+
+
 def test_zeros_are_disclosive_unless_structural_or_switched_off():
     counts = _frame({"a": [0, 8, 9], "b": [10, 12, 7], "c": [9, 6, 11]}, ["KZ", "KG", "UZ"])
     default = protect_frequency_table(counts)

@@ -102,6 +102,18 @@ def test_no_mean_or_share_rests_on_fewer_than_k(demo):
             assert (n[shown].notna() & (n[shown] >= K)).all(), (name, table, c)
 
 
+def test_wave_totals_the_report_gives_elsewhere_stay_published(demo):
+    """Respondents per wave and matched pairs appear in the indicators, response rates and
+    findings; hiding them in the participation table would protect nothing."""
+    name, analysis = demo
+    ingest = ingest_workshop(DEMO / name)
+    part = analysis.participation
+    totals = part[part.dimension == "total"].set_index("wave")["n"]
+    for wave, frame in ingest.waves.items():
+        if wave in totals.index and len(frame) >= K:
+            assert totals[wave] == len(frame), (name, wave)
+
+
 def test_no_hidden_group_size_is_total_minus_the_others(demo):
     """Participation by dimension: one hidden size beside a published total is a leak."""
     name, analysis = demo

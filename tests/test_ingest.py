@@ -229,7 +229,8 @@ def test_match_summary_compares_matched_and_unmatched_baseline(flagship):
     assert score["smd"] is not None and score["imbalance"] == (abs(score["smd"]) > 0.25)
 
 
-def _edited_pre(tmp_path: Path, build) -> tuple[dict, object, list, int]:
+def _edited_pre(tmp_path: Path, build, columns: tuple[str, str] = (
+        "meta/deprecatedID", "meta/rootUuid")) -> tuple[dict, object, list, int]:
     """Flagship copy whose pre export gains Kobo's ``meta/deprecatedID`` and ``meta/rootUuid``
     columns and the rows ``build(rows, header, j)`` returns (j: an approved row)."""
     work = tmp_path / "edited"
@@ -239,7 +240,7 @@ def _edited_pre(tmp_path: Path, build) -> tuple[dict, object, list, int]:
     header = rows[0]
     status = header.index("_validation_status")
     j = next(k for k, row in enumerate(rows) if k and not row[status])
-    header += ["meta/deprecatedID", "meta/rootUuid"]
+    header += list(columns)
     for row in rows[1:]:
         row += ["", ""]
     rows += build(rows, header, j)
@@ -308,32 +309,15 @@ def test_two_unlinked_versions_of_one_submission_keep_the_last(tmp_path):
 
 
 def test_an_edit_supersedes_the_submission_it_names(tmp_path):
-    work = tmp_path / "edited"
-    shutil.copytree(FLAGSHIP, work, ignore=shutil.ignore_patterns("processed"))
-    path = work / "pre-synthetic.csv"
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")), delimiter=";"))
-    header = rows[0]
-    uuid = header.index("_uuid")
-    status = header.index("_validation_status")
-    j = next(k for k, row in enumerate(rows) if k and not row[status])  # an approved row
-    header.append("deprecatedID")
-    for row in rows[1:]:
-        row.append("")
-    edit = list(rows[j])
-    edit[uuid] = "uuid:edited-0001"
-    edit[-1] = rows[j][uuid]  # the edit names the original submission
-    contacts = next(i for i, h in enumerate(header) if h.startswith("Региональное сотрудничество/")
-                    and rows[j][i].isdigit())
-    edit[contacts] = str(int(rows[j][contacts]) + 7)
-    rows.append(edit)
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    result = ingest_workshop(work)
-    pre = next(f for f in result.report["files"] if f["wave"] == "pre")
+    def build(rows, header, j):  # a bare deprecatedID header naming the original as it is
+        return [_version(rows, header, j, "uuid:edited-0001", rows[j][header.index("_uuid")],
+                         "", 7)]
+
+    pre, kept, rows, j = _edited_pre(tmp_path, build, ("deprecatedID", "rootUuid"))
     assert pre["rows_read"] == 32 and pre["kept"] == 29 and pre["accounting_holds"]
     assert pre["removed_by_reason"][
         "superseded by an edited version of the same submission"] == 1
-    kept = result.waves["pre"]
     assert "pre-33" in kept.index and f"pre-{j + 1}" not in kept.index
+    contacts = next(i for i, h in enumerate(rows[0]) if h.startswith(
+        "Региональное сотрудничество/") and rows[j][i].isdigit())
     assert kept.loc["pre-33", "coop_contacts"] == float(int(rows[j][contacts]) + 7)

@@ -1302,8 +1302,12 @@ def _workshop_yaml(spec: DemoWorkshop, facts: Mapping[str, _WaveFacts]) -> bytes
         "privacy": {"k_min": 5, "demo_key": True},
         "ingest": {"encoding": "cp1251", "unmapped_values": "quarantine"},
         "open_answers": {"reviewed": ["open_most_useful"]},
-        "description": "SYNTHETIC demonstration workshop: the people, answers and contact "
-                       "details in this folder are invented.",
+        "description": {
+            "en": "SYNTHETIC demonstration workshop: the people, answers and contact details in "
+                  "this folder are invented.",
+            "ru": "СИНТЕТИЧЕСКИЙ демонстрационный семинар: люди, ответы и контактные данные в "
+                  "этой папке вымышлены.",
+        },
     }
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100,
                           default_flow_style=False)

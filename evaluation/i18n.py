@@ -16,6 +16,12 @@ __all__ = ["COLUMNS", "LANGUAGES", "TEXTS", "column_label", "fmt_date", "fmt_dat
 LANGUAGES = ("en", "ru")
 
 TEXTS: dict[str, dict[str, str]] = {
+    # levels of a results framework (indicators.LEVELS)
+    "level_outcome": {"en": "outcome", "ru": "результат"},
+    "level_output": {"en": "output", "ru": "продукт"},
+    "level_reaction": {"en": "reaction", "ru": "реакция"},
+    "level_learning": {"en": "learning", "ru": "обучение"},
+    "level_behaviour": {"en": "behaviour", "ru": "поведение"},
     "synthetic_banner": {
         "en": "SYNTHETIC DEMONSTRATION DATA — invented participants and answers; not a real "
         "evaluation.",

@@ -285,7 +285,7 @@ class WorkshopReport:
         ind = self.indicators
         frame = pd.DataFrame({
             "label": ind["label"],
-            "level": ind["level"],
+            "level": [t(f"level_{level}", lg) for level in ind["level"]],
             "baseline": [_fmt_ind(v, i, lg) for v, i in zip(ind["baseline"],
                                                              ind["indicator_id"], strict=True)],
             "target": [_fmt_ind(v, i, lg) for v, i in zip(ind["target"], ind["indicator_id"],

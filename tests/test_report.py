@@ -191,6 +191,10 @@ def test_report_sections_show_labels_figures_and_russian_numbers(rendered):
     assert "Kazakhstan" in en and "Казахстан" in ru
     # Russian headers and decimal commas
     assert "<th>Шкала</th>" in ru and "<th>Изменение</th>" in ru
+    # the results framework's levels and the workshop's description in the report language
+    assert "<td>результат</td>" in ru and "<td>outcome</td>" not in ru
+    assert "<td>outcome</td>" in en
+    assert "СИНТЕТИЧЕСКИЙ демонстрационный семинар" in ru
     assert re.search(r"<td>\d,\d\d</td>", ru) and not re.search(r"<td>\d\.\d\d</td>", ru)
     assert re.search(r"<td>\d\.\d\d</td>", en)
     # the order of sections

@@ -704,13 +704,13 @@ def execute_notebook(
             label, f"the template notebook {template.name} cannot be read ({type(exc).__name__})."
         ) from None
     kernelspec = nb.metadata.get("kernelspec", {})
-    if kernel_name is None and not kernelspec.get("name"):
-        kernel_name = "python3"
+    if kernel_name is None:
+        kernel_name = _kernel_named(nb.metadata)
     language = None
     if not (kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name")):
         language = "python"  # papermill needs it to write the parameters cell
     if kernel is None:  # a kernel of our own on Unix sockets (see ReportKernel), then stopped
-        with ReportKernel(kernel_name or kernelspec.get("name") or "python3") as own:
+        with ReportKernel(kernel_name) as own:
             return execute_notebook(template, output, parameters, kernel_name=own.kernel_name,
                                     cwd=cwd, timeout=timeout, kernel=own)
     engine: dict[str, Any] = {}
@@ -1089,11 +1089,18 @@ def render_notebook_report(
     return paths
 
 
+def _kernel_named(metadata: Any) -> str:
+    """The kernel a notebook's metadata names: its kernelspec's name, else ``python3``."""
+    spec = metadata.get("kernelspec") if isinstance(metadata, Mapping) else None
+    name = spec.get("name") if isinstance(spec, Mapping) else None
+    return str(name) if name else "python3"
+
+
 def _read_notebook_kernel(template: str | os.PathLike[str]) -> str:
-    """The kernel a template names (``python3`` when it names none or cannot be read)."""
+    """The kernel a template names (see :func:`_kernel_named`), read before it runs."""
     try:
         with open(template, encoding="utf-8") as handle:
-            spec = json.load(handle).get("metadata", {}).get("kernelspec", {})
+            metadata = json.load(handle).get("metadata", {})
     except (OSError, ValueError, AttributeError):
         return "python3"  # execute_notebook reports an unreadable template in one sentence
-    return str(spec.get("name") or "python3") if isinstance(spec, dict) else "python3"
+    return _kernel_named(metadata)

@@ -269,15 +269,14 @@ def fork_kernel(cmd: list[str], env: dict[str, str] | None = None,
     folder = os.fspath(cwd) if cwd is not None else None
     sys.stdout.flush()
     sys.stderr.flush()
-    # Objects that exist now are left out of the kernel's garbage collections: a collection
-    # writes to every object it visits, which would copy this process's memory page by page.
-    pid = -1
+    # The objects alive now (mostly the imported libraries) are left out of later garbage
+    # collections, in the kernel and here: in the kernel a collection would write to every
+    # object it visits and so copy this process's memory page by page; here they would be
+    # visited again and again while the report is laid out. Garbage is collected first, so
+    # nothing collectable is kept; objects freed by their reference count are still freed.
+    gc.collect()
     gc.freeze()
-    try:
-        pid = os.fork()
-    finally:
-        if pid != 0:
-            gc.unfreeze()
+    pid = os.fork()
     if pid == 0:  # the kernel
         code = 1
         try:

@@ -28,6 +28,8 @@ What a rendered report guarantees
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import html as _html
 import json
 import os
@@ -35,7 +37,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -974,7 +976,8 @@ def html_to_pdf(
     base = os.fspath(base_url) if base_url is not None else None
     fetcher, refused = _make_fetcher(base)
     document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher, media_type="print")
-    pdf = document.write_pdf(pdf_tags=True)
+    with _fewer_collections():
+        pdf = document.write_pdf(pdf_tags=True)
     if refused:
         schemes = ", ".join(sorted(set(refused)))
         title = re.search(r"<title>(.*?)</title>", html, re.IGNORECASE | re.DOTALL)
@@ -984,6 +987,23 @@ def html_to_pdf(
             f"({schemes}); embed them as data URIs.",
         )
     return _atomic_write(out, pdf)
+
+
+@contextlib.contextmanager
+def _fewer_collections(threshold: int = 100_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often while WeasyPrint lays out a report.
+
+    Layout allocates millions of small objects, so with Python's default threshold (700) the
+    collector ran about 600 times per report. With 100,000, a batch worker spent about 0.35 s
+    less CPU per demo report (2.65-2.70 s instead of 2.99-3.10 s, over 8 reports, twice each)
+    and its peak memory rose from about 371 MB to 398 MB.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(threshold, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _default_title(nb: NotebookNode, fallback: str) -> str:

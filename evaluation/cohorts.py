@@ -1015,8 +1015,7 @@ class CohortComparison:
         t = t.drop(columns=["indicator_id"])
         formats = {"group": "group", "year": "text", "label": "text", "target": "num2",
                    "k": "int", "mean_value": "num2", "k_values": "int", "met": "int",
-                   "not_met": "int",
-                   "inconclusive": "int", "not_measured": "int"}
+                   "not_met": "int", "inconclusive": "int", "not_measured": "int"}
         return self._h(w["indicators"]) + self._table(t, formats)
 
     def show_indicators(self) -> None:

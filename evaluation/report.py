@@ -261,14 +261,11 @@ class WorkshopReport:
         ind = self.indicators
         columns = {"indicator": ind["label"]}
         if ind["baseline"].notna().any():  # the framework gives baselines: show them
-            columns["baseline"] = [_fmt_ind(v, i, lg) for v, i in zip(
-                ind["baseline"], ind["indicator_id"], strict=True)]
+            columns["baseline"] = _fmt_ind_column(ind, "baseline", lg)
         out = pd.DataFrame({
             **columns,
-            "target": [_fmt_ind(v, i, lg) for v, i in zip(ind["target"], ind["indicator_id"],
-                                                            strict=True)],
-            "value": [_fmt_ind(v, i, lg) for v, i in zip(ind["value"], ind["indicator_id"],
-                                                           strict=True)],
+            "target": _fmt_ind_column(ind, "target", lg),
+            "value": _fmt_ind_column(ind, "value", lg),
             "ci": [f"{_fmt_ind(lo, i, lg)} – {_fmt_ind(hi, i, lg)}" if lo == lo else "–"
                    for lo, hi, i in zip(ind["ci_low"], ind["ci_high"], ind["indicator_id"],
                                         strict=True)],
@@ -286,10 +283,8 @@ class WorkshopReport:
         frame = pd.DataFrame({
             "label": ind["label"],
             "level": [t(f"level_{level}", lg) for level in ind["level"]],
-            "baseline": [_fmt_ind(v, i, lg) for v, i in zip(ind["baseline"],
-                                                             ind["indicator_id"], strict=True)],
-            "target": [_fmt_ind(v, i, lg) for v, i in zip(ind["target"], ind["indicator_id"],
-                                                           strict=True)],
+            "baseline": _fmt_ind_column(ind, "baseline", lg),
+            "target": _fmt_ind_column(ind, "target", lg),
         })
         cfg = self.ingest.config
         intro = cfg.raw.get("description") if isinstance(cfg.raw, Mapping) else None
@@ -945,6 +940,12 @@ def _list_title(instrument: Any, list_id: str, language: str) -> str:
              "satisfied5": ("satisfaction", "удовлетворённость")}
     en, ru = names.get(list_id, (list_id, list_id))
     return ru if language == "ru" else en
+
+
+def _fmt_ind_column(indicators: pd.DataFrame, column: str, language: str) -> list[str]:
+    """One column of the indicator table (baseline, target, value) formatted per indicator."""
+    return [_fmt_ind(v, i, language)
+            for v, i in zip(indicators[column], indicators["indicator_id"], strict=True)]
 
 
 def _fmt_ind(value: float, indicator_id: str, language: str) -> str:

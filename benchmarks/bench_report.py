@@ -6,10 +6,11 @@ Measured in one run, on this machine:
    export, WeasyPrint PDF), the best of three runs;
 2. one flagship report (``run_report``: HTML, PDF, XLSX, results/), in-process, with its ratio
    to the floor (bar: at most 4 s and at most 1.5 times the floor);
-3. a batch of demo workshops (``--copies`` copies of each of the 8) through the ``evaluate
-   batch`` worker with 2 processes, each reusing one kernel: reports per minute (bar: 40 or
-   more) and peak memory per worker (``resource.getrusage``) and per kernel (``VmHWM`` of the
-   running kernel) (bar: under 600 MB);
+3. a batch of demo workshops (``--copies`` copies of each of the 8) through the pool and the
+   worker of ``evaluate batch`` with 2 processes, each reusing one kernel and replaced after
+   ``--workshops-per-worker`` workshops: reports per minute (bar: 40 or more) and peak memory
+   per worker (``resource.getrusage``) and per kernel (``VmHWM`` of the running kernel) (bar:
+   under 600 MB);
 4. that the flagship's ``results/*.csv`` equal a reference folder when ``--reference`` is given.
 
 Kernels are forked from the benchmark process where :mod:`evaluation.kernels` allows it; run
@@ -19,7 +20,8 @@ are printed too.
 
 Usage::
 
-    python benchmarks/bench_report.py [--copies 5] [--jobs 2] [--reference DIR]
+    python benchmarks/bench_report.py [--copies 5] [--jobs 2] [--workshops-per-worker 20]
+                                     [--reference DIR]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -41,6 +43,8 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEMO = ROOT / "demo-workshops"
+
+from evaluation.commands import WORKSHOPS_PER_WORKER  # noqa: E402 (after the path)
 
 
 def _floor(tmp: Path) -> float:
@@ -141,8 +145,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _batch(tmp: Path, copies: int, jobs: int
+def _batch(tmp: Path, copies: int, jobs: int, per_worker: int | None
            ) -> tuple[int, float, int, int, list[str], float]:
+    from evaluation.commands import map_in_rounds
+
     root = tmp / "batch"
     folders = []
     for src in sorted(p.parent for p in DEMO.glob("*/workshop.yaml")):
@@ -151,12 +157,12 @@ def _batch(tmp: Path, copies: int, jobs: int
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns("processed"))
             folders.append(str(dst))
     start, cpu = time.perf_counter(), _children_cpu()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(_worker, folders, [str(tmp / "batch-reports")] * len(folders)))
+    work = partial(_worker, reports=str(tmp / "batch-reports"))
+    results = [result for _, result in map_in_rounds(work, folders, jobs, per_worker)]
     wall = time.perf_counter() - start
-    # CPU of the workers and of the kernels they stopped and reaped (ended workers count here)
+    # CPU of the workers and of the kernels they stopped and reaped (every round's workers end)
     cpu = _children_cpu() - cpu
-    errors = [f"{Path(f).name}: {e}" for f, e, _, _ in results if e]
+    errors = [f"{Path(f).name}: {e}" for f, e, *_ in results if e]
     return (len(folders), wall, max(r[2] for r in results), max(r[3] for r in results), errors,
             cpu)
 
@@ -175,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=5,
                         help="copies of each of the 8 demo workshops in the batch (5 → 40)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--workshops-per-worker", type=int, default=WORKSHOPS_PER_WORKER,
+                        help="as in `evaluate batch`; 0: never replace a worker")
     parser.add_argument("--reference", type=Path, default=None,
                         help="folder of results/*.csv to compare the flagship against")
     args = parser.parse_args(argv)
@@ -192,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             print("results/*.csv vs reference: " + ("identical" if not diffs
                                                     else "DIFFER: " + ", ".join(diffs)))
         if args.copies > 0:
-            n, wall, own, kids, errors, cpu = _batch(tmp, args.copies, args.jobs)
+            n, wall, own, kids, errors, cpu = _batch(tmp, args.copies, args.jobs,
+                                                     args.workshops_per_worker or None)
             print(f"batch of {n} with {args.jobs} workers: {wall:6.1f} s, "
                   f"{60 * n / wall:5.1f} reports/min (bar: >= 40)")
             print(f"CPU per report (workers + kernels): {cpu / n:5.1f} s; with {args.jobs} idle "

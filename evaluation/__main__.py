@@ -2,4 +2,5 @@
 
 from evaluation.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # batch workers may import this module again (fork server, spawn)
+    raise SystemExit(main())

@@ -347,6 +347,16 @@ class _Sdc:
         value = pt.numeric.at[row, column]
         return float(value) if pd.notna(value) else np.nan
 
+    def restate(self, name: str, column: str, texts: Sequence[str]) -> None:
+        """Replace a column of the display table ``name`` (one text per row).
+
+        A table function that changes a column of the numeric table after :meth:`protect`
+        (a flag reset, a count hidden) restates that column here, so that the annex and the
+        report show what ``results/*.csv`` holds.
+        """
+        disp = self.display[name]
+        disp[column] = _text_column(np.array(list(texts), dtype=object), disp.index)
+
     def policy(self, k: int | None = None) -> DisclosurePolicy:
         k = int(k or self.k_min)
         return DisclosurePolicy(k_min=k, reliability_n=max(30, k))
@@ -759,6 +769,8 @@ def _reliability_table(sc: _Scores, inst: Instrument, sdc: _Sdc) -> pd.DataFrame
                                              table.itertuples()],
                       ["n"], ["alpha", "ci_low", "ci_high"])
     out.loc[out["alpha"].isna(), "warning"] = ""
+    # a warning beside a suppressed alpha would tell that alpha is under 0.70
+    sdc.restate("reliability", "warning", ["" if pd.isna(w) else str(w) for w in out["warning"]])
     return out
 
 
@@ -803,6 +815,11 @@ def _unpaired_table(sc: _Scores, inst: Instrument, scales_tab: pd.DataFrame,
     out.loc[small, "n_pairs"] = pd.NA
     out["direction_disagrees"] = out["direction_disagrees"].astype(bool) & out[
         "difference"].notna()
+    marker = sdc.policy().count_marker
+    sdc.restate("unpaired", "n_pairs",
+                [marker if pd.isna(v) else str(int(v)) for v in out["n_pairs"]])
+    sdc.restate("unpaired", "direction_disagrees",
+                [str(bool(v)) for v in out["direction_disagrees"]])
     return out
 
 
@@ -833,7 +850,9 @@ def _matching_bias(sc: _Scores, sdc: _Sdc) -> pd.DataFrame:
     }], columns=cols)
     out = sdc.protect(table, "matching_bias", ["pre-post"], ["n_matched", "n_unmatched"],
                       ["mean_matched", "mean_unmatched", "smd"])
+    # No flag without a published SMD (too few unmatched respondents): in every output.
     out["bias_flag"] = out["bias_flag"].astype(bool) & out["smd"].notna()
+    sdc.restate("matching_bias", "bias_flag", [str(bool(v)) for v in out["bias_flag"]])
     return out
 
 

@@ -102,7 +102,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "followup": "Application at follow-up, per group",
         "disaggregation": "Readiness change by country, sector and gender, per group",
         "methodology": "Methodology",
-        "suppressed": "“–” and “<{k}”: suppressed because fewer than {k} respondents.",
+        "suppressed": "“<{k}” and “–”: not shown, to protect respondents: the number rests on "
+                      "fewer than {k} people, or would let such a number be worked out from "
+                      "the totals.",
         "forest_caption": "Forest plot: {scale}",
         "workshop": "workshop", "overall": "overall", "from": "",
         "alt": "Forest plot of the standardized pre→post change d_z in {scale}: ",
@@ -144,7 +146,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "followup": "Применение (последующий опрос) по группам",
         "disaggregation": "Изменение готовности по странам, секторам и полу, по группам",
         "methodology": "Методология",
-        "suppressed": "«–» и «<{k}»: скрыто, так как респондентов меньше {k}.",
+        "suppressed": "«<{k}» и «–»: не показано для защиты респондентов: число основано на "
+                      "ответах менее чем {k} человек или позволило бы вычислить такое число "
+                      "по итогам.",
         "forest_caption": "Лесовидный график: {scale}",
         "workshop": "семинар", "overall": "всего", "from": "от ",
         "alt": "Лесовидный график стандартизованного изменения d_z по шкале {scale}: ",

@@ -11,7 +11,8 @@ Design choices
 --------------
 - **Never row-level data.** Tables are aggregates. A count or ``n`` between 1 and ``k_min - 1``
   that was *not* suppressed raises :class:`~evaluation.errors.DisclosureError` rather than being
-  drawn; suppressed (NaN) cells are left as gaps with the note "suppressed (<5)".
+  drawn; suppressed (NaN) cells are left as gaps with the note "suppressed (privacy)". The note
+  does not say "<5": a cell hidden by complementary suppression may hold 5 or more.
 - **Colour-blind safe, not colour-only.** Categorical colours come from the Okabe–Ito palette
   (:data:`OKABE_ITO`), designed to stay distinct under protanopia, deuteranopia and tritanopia.
   Likert scales use ColorBrewer's diverging ``RdBu`` (listed by ColorBrewer as colour-blind safe)
@@ -35,7 +36,6 @@ import base64
 import html
 import io
 import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +92,7 @@ WORDS: dict[str, dict[str, str]] = {
         "after": "After",
         "target": "Target",
         "suppressed": "suppressed",
-        "suppressed_note": "suppressed (<{k})",
+        "suppressed_note": "suppressed (privacy)",
         "percent": "Percent of respondents",
         "percent_correct": "Percent correct",
         "mean": "Mean score",
@@ -112,7 +112,7 @@ WORDS: dict[str, dict[str, str]] = {
         "after": "После семинара",
         "target": "Цель",
         "suppressed": "скрыто",
-        "suppressed_note": "скрыто (<{k})",
+        "suppressed_note": "скрыто (конфиденциальность)",
         "percent": "Доля респондентов, %",
         "percent_correct": "Доля правильных ответов, %",
         "mean": "Средний балл",
@@ -120,7 +120,7 @@ WORDS: dict[str, dict[str, str]] = {
         "participants": "Участники",
         "met": "достигнут",
         "not met": "не достигнут",
-        "inconclusive": "не определено",
+        "inconclusive": "неопределённо",
         "not measured": "не измерено",
         "value": "значение",
         "ci": "95% ДИ",
@@ -136,6 +136,8 @@ _STATUS_STYLE: dict[str, tuple[str, str]] = {  # status -> (colour, marker)
     "not measured": (OKABE_ITO["grey"], ""),
 }
 _NEUTRAL_GREY = "#D9D9D9"
+_SHARE_UNITS = ("share", "proportion")  # indicator units given as 0-1, drawn in percent
+_PERCENT_UNITS = ("percent", "%")  # indicator units already in percent
 _DPI = 150
 _WIDTH = 7.5  # inches; scaled to the text width of A4 in the report
 _RC: dict[str, Any] = {
@@ -228,14 +230,14 @@ def _fmt(value: float, language: str, digits: int = 1, sign: bool = False) -> st
     return text.replace(".", ",") if _words(language) is WORDS["ru"] else text
 
 
-def _formatter(language: str, absolute: bool = False) -> FuncFormatter:
-    """Tick labels as short as exact (2.25 stays 2.25), decimal comma in Russian."""
+def _formatter(language: str, absolute: bool = False, percent: bool = False) -> FuncFormatter:
+    """Tick labels as short as exact (2.25 stays 2.25), decimal comma in Russian, "%" if asked."""
     comma = _words(language) is WORDS["ru"]
 
     def fmt(x: float, _pos: int) -> str:
         value = abs(x) if absolute else x
         text = "0" if abs(value) < 1e-12 else f"{value:.6g}"
-        return text.replace(".", ",") if comma else text
+        return (text.replace(".", ",") if comma else text) + ("%" if percent else "")
 
     return FuncFormatter(fmt)
 
@@ -244,10 +246,48 @@ def _wrap(label: object, width: int = 34, max_lines: int | None = 2) -> str:
     """``label`` on lines of ``width`` characters; past ``max_lines`` it ends in "…".
 
     Rows of a chart are one fixed height apart: a longer label would run into the next one
-    (the alt text keeps the whole label).
+    (the alt text keeps the whole label). Lines break and the label is cut between words
+    (" …"); only a single word longer than ``width`` is cut inside, without a space before
+    the "…" so that the cut shows.
+
+    Examples
+    --------
+    >>> from evaluation.figures import _wrap
+    >>> print(_wrap("Pillar I of the UN Strategy and the constitution of rights", 20))
+    Pillar I of the UN
+    Strategy and the …
+    >>> _wrap("political science", 10, 1), _wrap("Internationalisation", 10, 1)
+    ('political…', 'Internati…')
     """
-    return "\n".join(textwrap.wrap(str(label), width, max_lines=max_lines,
-                                    placeholder=" …")) or str(label)
+    text = str(label)
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if len(f"{line} {word}" if line else word) <= width:
+            line = f"{line} {word}" if line else word
+            continue
+        if line:
+            lines.append(line)
+        while len(word) > width:  # a word longer than a line: the only cut inside a word
+            lines.append(word[:width])
+            word = word[width:]
+        line = word
+    if line:
+        lines.append(line)
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        words = lines[-1].split()
+        while len(words) > 1 and len(" ".join(words)) + 2 > width:
+            words.pop()  # drop whole words until " …" fits
+        last = " ".join(words).rstrip(",;:–—-")
+        if len(last) + 2 <= width:
+            last += " …"
+        elif len(last) + 1 <= width:
+            last += "…"
+        else:
+            last = last[: width - 1] + "…"
+        lines[-1] = last
+    return "\n".join(lines) or text
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -438,7 +478,7 @@ def _suptitle(fig: Figure, title: str) -> float:
     """Figure title in the top left corner; returns the height it takes (inches)."""
     if not title:
         return 0.0
-    text = fig.suptitle(textwrap.fill(title, 80), x=0.02, y=1 - _GAP / fig.get_figheight(),
+    text = fig.suptitle(_wrap(title, 80, None), x=0.02, y=1 - _GAP / fig.get_figheight(),
                         ha="left", va="top", fontsize=11)
     return _inches(text, fig.canvas.get_renderer())[1] + 2 * _GAP
 
@@ -463,6 +503,35 @@ def _list(parts: Sequence[str], limit: int = 15) -> str:
     if len(parts) > limit:
         shown.append(f"… (+{len(parts) - limit})")
     return "; ".join(shown)
+
+
+def _dashboard_range(points: np.ndarray, percent: bool) -> tuple[float, float]:
+    """The span of one dashboard row (before padding): its value, interval and target.
+
+    At least 20 points wide on a percent axis, else a fifth of the largest magnitude (1 around
+    zero), so that a lone value next to its target (29 of 30 planned against 100%) is not
+    blown up to fill the panel. A percent axis widened so stays within 0-100 when its points do.
+
+    Examples
+    --------
+    >>> from evaluation.figures import _dashboard_range
+    >>> _dashboard_range(np.array([0.967, 1.0]), False)
+    (0.8835, 1.0835)
+    >>> _dashboard_range(np.array([96.7, 100.0]), True)
+    (80.0, 100.0)
+    """
+    if not len(points):
+        return (0.0, 100.0) if percent else (0.0, 1.0)
+    lo, hi = float(points.min()), float(points.max())
+    span = 20.0 if percent else (0.2 * max(abs(lo), abs(hi)) or 1.0)
+    if hi - lo >= span:
+        return lo, hi
+    low, high = (lo + hi - span) / 2, (lo + hi + span) / 2
+    if percent and high > 100.0 >= hi:
+        low, high = low - (high - 100.0), 100.0
+    elif percent and low < 0.0 <= lo:
+        low, high = 0.0, high - low
+    return round(low, 10), round(high, 10)
 
 
 def _likert_colours(n_neg: int, n_pos: int) -> tuple[list[Any], list[Any]]:
@@ -498,14 +567,21 @@ def likert_diverging(
         order from most negative to most positive. Values: percent of respondents. A row with
         any NaN is a suppressed item and is drawn as a gap with a note.
     neutral_column : str, optional
-        The middle category, split half left and half right of zero. Without one the
-        categories split in halves (an even number is then required).
+        The grey category. A true midpoint (categories on both sides of it, e.g. "Neither") is
+        split half left and half right of zero. One at an end of the order is not a midpoint
+        (e.g. "Other answers", first, which joins the middle and the disagreeing answers): it is
+        drawn whole at its end of the bar, left of zero when it is the first column (right of
+        zero when it is the last), and the other categories split in halves. Without
+        ``neutral_column`` the categories split in halves (an even number is then required).
     title : str, default ""
         Figure title and caption.
     language : {"en", "ru"}, default "en"
         Language of the figure's fixed words; legend entries are the column names.
     k_min : int, default 5
-        Threshold quoted in the "suppressed (<k)" note.
+        Disclosure threshold. Figures with counts (``n``) refuse an unsuppressed count between 1
+        and ``k_min - 1``. The note on a suppressed cell does not quote it ("suppressed
+        (privacy)"): complementary suppression also hides cells of ``k_min`` or more. A
+        ``{k}`` in :data:`WORDS` ``["suppressed_note"]`` is still filled in with it.
     alt_labels : sequence of str, optional
         The items' full texts, one per row, for the alt text when the index holds shortened
         labels for the chart (default: the index).
@@ -528,7 +604,7 @@ def likert_diverging(
     b'\\x89PNG'
     >>> "I know UN standards: 80.0% Somewhat agree or Agree" in out.alt_text
     True
-    >>> "suppressed (<5)" in out.alt_text
+    >>> "Suppressed item: suppressed (privacy)" in out.alt_text
     True
     >>> two = pd.DataFrame([[30.0, 70.0]], index=["Useful"], columns=["Other answers", "Agree"])
     >>> likert_diverging(two, neutral_column="Other answers").alt_text.split(". ")[-1]
@@ -547,11 +623,22 @@ def likert_diverging(
     finite = values.to_numpy()[~np.isnan(values.to_numpy())]
     if (finite < 0).any() or (finite > 100.5).any():
         raise ValueError("likert_diverging expects percentages between 0 and 100")
+    midpoint = False  # whether the neutral category is centred on zero
     if neutral_column is not None:
         if str(neutral_column) not in categories:
             raise ValueError(f"neutral_column {neutral_column!r} is not one of the columns")
         mid = categories.index(str(neutral_column))
         negative, positive = categories[:mid], categories[mid + 1 :]
+        # only a category with answers on both sides is a midpoint; one at an end of the
+        # order ("other answers" before "agree") is stacked at that end, away from zero
+        midpoint = bool(negative and positive)
+        if not midpoint:
+            rest = negative or positive
+            if len(rest) > 1 and len(rest) % 2:
+                raise ValueError("with neutral_column at an end, the other categories must "
+                                 "split in halves (an even number, or a single one)")
+            half = len(rest) // 2 if mid == 0 else (len(rest) + 1) // 2
+            negative, positive = rest[:half], rest[half:]
     else:
         if len(categories) % 2:
             raise ValueError("an odd number of categories needs neutral_column")
@@ -571,7 +658,12 @@ def likert_diverging(
                else np.zeros(n_items))
     neg_sum = values[negative].to_numpy().sum(axis=1)
     pos_sum = values[positive].to_numpy().sum(axis=1)
-    starts = -(neg_sum + neutral / 2)  # left end of each bar
+    # left end of each bar: a midpoint is split half left and half right of zero; a neutral
+    # category first in the order lies wholly left of zero, one last wholly right of it
+    if neutral_column is None or (not midpoint and categories[-1] == str(neutral_column)):
+        starts = -neg_sum
+    else:
+        starts = -(neg_sum + (neutral / 2 if midpoint else neutral))
     lefts = starts[:, None] + np.cumsum(shares, axis=1) - shares
     shown = ~hidden
     extent = float(np.max(np.maximum(-starts, starts + shares.sum(axis=1))[shown],
@@ -622,7 +714,7 @@ def likert_diverging(
         ax.set_ylim(n_items - 0.5, -0.5)
         ax.xaxis.set_major_formatter(_formatter(language, absolute=True))
         _single_panel(ax, labels, words["percent"],
-                      _axes_title(ax, textwrap.fill(title, 48), renderer) if title else 0.0,
+                      _axes_title(ax, _wrap(title, 48, None), renderer) if title else 0.0,
                       bottom)
     if words is WORDS["ru"]:
         alt = (f"Расходящаяся столбчатая диаграмма{': ' + title if title else ''}. "
@@ -764,7 +856,14 @@ def indicator_dashboard(
     indicators : DataFrame
         Columns ``label``, ``value``, ``ci_low``, ``ci_high``, ``target``, ``status`` (``met``,
         ``not met``, ``inconclusive`` or ``not measured``); an optional ``n`` is checked against
-        ``k_min``. Each row gets its own scale, because indicators have different units.
+        ``k_min``. Each row gets its own scale, because indicators have different units. An
+        optional ``unit`` column says which: ``"share"`` (or ``"proportion"``) is a proportion
+        0-1 and ``"percent"`` (or ``"%"``) is already 0-100; both are drawn on a percent axis
+        (value, interval, target and ticks in %, as the report's tables show shares). Any other
+        unit, or none, is drawn as given: the frame alone does not tell a share of 0.7 from a
+        gain of 0.7 (:func:`evaluation.indicators.compute_indicators` gives no unit column).
+        A row spans at least 20 percentage points, or a fifth of its largest number, so that
+        a value next to its target does not fill the panel.
     title, language, k_min
         As in :func:`likert_diverging`.
 
@@ -783,6 +882,14 @@ def indicator_dashboard(
     >>> print(out.alt_text.split(". ", 1)[1])
     Share able to name 3 NAP elements: value 72.0 (95% CI 60.0 to 84.0), target 70.0,
     inconclusive; Network contacts: target 3.0, not measured.
+
+    Shares (0-1) marked by ``unit`` are drawn and described in percent:
+
+    >>> ind["unit"] = ["share", "contacts"]
+    >>> ind.loc[0, ["value", "ci_low", "ci_high", "target"]] = [0.72, 0.6, 0.84, 0.7]
+    >>> print(indicator_dashboard(ind).alt_text.split(". ", 1)[1])
+    Share able to name 3 NAP elements: value 72% (95% CI 60% to 84%), target 70%, inconclusive;
+    Network contacts: target 3.0, not measured.
     """
     _require(indicators, ["label", "value", "ci_low", "ci_high", "target", "status"],
              "indicator_dashboard")
@@ -798,7 +905,15 @@ def indicator_dashboard(
     to = words["to"]
     rows = max(len(data), 1)
     summary = []
+    units = (data["unit"].fillna("").astype(str).str.strip().str.lower() if "unit" in data
+             else pd.Series([""] * len(data), dtype=str))
+    is_share = units.isin(_SHARE_UNITS).to_numpy()
+    percent = is_share | units.isin(_PERCENT_UNITS).to_numpy()
     values = data[["value", "ci_low", "ci_high", "target"]].to_numpy()
+    values = values * np.where(is_share, 100.0, 1.0)[:, None]
+
+    def number(i: int, x: float) -> str:
+        return f"{_fmt(x, language, 0)}%" if percent[i] else _fmt(x, language)
     with _default_style(), _style():
         fig = _new_figure(0.9 + 0.62 * rows, layout=None)
         renderer = fig.canvas.get_renderer()
@@ -812,28 +927,27 @@ def indicator_dashboard(
             measured = status != "not measured" and not math.isnan(value)
             points = values[i][~np.isnan(values[i])]
             if math.isnan(value):  # nothing to place but the target: a 0-1 scale around it
-                points = np.array([0.0, 1.0, *points])
-            lo, hi = (points.min(), points.max()) if len(points) else (0.0, 1.0)
-            pad = (hi - lo) * 0.15 or max(abs(hi) * 0.1, 1.0)
+                points = np.array([0.0, 100.0 if percent[i] else 1.0, *points])
+            lo, hi = _dashboard_range(points, percent[i])
+            pad = (hi - lo) * 0.15
             ax.set_xlim(lo - pad, hi + pad)
             ax.set_ylim(-0.6, 0.6)
             label_sizes.append(_inches(_row_labels(ax, [_wrap(label, 30, None)], 0)[0],
                                        renderer))
             ax.spines["left"].set_visible(False)
-            ax.xaxis.set_major_formatter(_formatter(language))
+            ax.xaxis.set_major_formatter(_formatter(language, percent=percent[i]))
             ax.tick_params(axis="x", labelsize=7)
             part = f"{label}: "
             if measured:
                 if not (math.isnan(low) or math.isnan(high)):
                     ax.plot([low, high], [0, 0], color=colour, linewidth=2.5,
                             solid_capstyle="butt")
-                    ci = (f" ({words['ci']} {_fmt(low, language)} {to} "
-                          f"{_fmt(high, language)})")
+                    ci = f" ({words['ci']} {number(i, low)} {to} {number(i, high)})"
                 else:
                     ci = ""
                 ax.scatter(value, 0, color=colour, marker=marker or "o", s=60, zorder=3,
                            edgecolor="black", linewidth=0.5)
-                part += f"{words['value']} {_fmt(value, language)}{ci}, "
+                part += f"{words['value']} {number(i, value)}{ci}, "
             elif status != "not measured":  # measured, but the value rests on a small group
                 hidden = words["suppressed_note"].format(k=k_min)
                 left = math.isnan(target) or target > (lo + hi) / 2  # away from the target
@@ -842,9 +956,12 @@ def indicator_dashboard(
                 part += f"{words['value']} {hidden}, "
             if not math.isnan(target):
                 ax.axvline(target, color="black", linestyle="--", linewidth=1)
-                ax.text(target, 0.45, f" {words['target']} {_fmt(target, language)}",
-                        fontsize=7, va="center", ha="left")
-                part += f"{words['target'].lower()} {_fmt(target, language)}, "
+                marked = f"{words['target']} {number(i, target)}"
+                if target > hi + pad - 0.2 * (hi - lo + 2 * pad):  # at the right end: leftwards
+                    ax.text(target, 0.45, marked + " ", fontsize=7, va="center", ha="right")
+                else:
+                    ax.text(target, 0.45, " " + marked, fontsize=7, va="center", ha="left")
+                part += f"{words['target'].lower()} {number(i, target)}, "
             badge = ax.text(1.01, 0.5, words[status], transform=ax.transAxes, va="center",
                             ha="left", color="black", fontweight="bold", fontsize=8.5,
                             bbox={"boxstyle": "round,pad=0.25", "facecolor": colour,
@@ -896,7 +1013,8 @@ def participation_bars(
     ...     "n": [6, 6, None, 14, 16]})
     >>> out = participation_bars(counts)
     >>> print(out.alt_text.split(". ", 1)[1])
-    Country: Kazakhstan 6, Тоҷикистон 6, Oʻzbekiston suppressed (<5); Gender: Women 14, Men 16.
+    Country: Kazakhstan 6, Тоҷикистон 6, Oʻzbekiston suppressed (privacy); Gender: Women 14,
+    Men 16.
     """
     _require(counts, ["group", "category", "n"], "participation_bars")
     words = _words(language)
@@ -987,7 +1105,7 @@ def knowledge_by_question(
     >>> out = knowledge_by_question(df, language="ru")
     >>> print(out.alt_text.split(". ", 1)[1])
     Pillar I of the UN Strategy: До семинара 40,0%, После семинара 85,0%;
-    What is a NAP?: До семинара 55,0%, После семинара скрыто (<5).
+    What is a NAP?: До семинара 55,0%, После семинара скрыто (конфиденциальность).
     """
     _require(df, ["question", "pct_pre", "pct_post"], "knowledge_by_question")
     words = _words(language)
@@ -1030,7 +1148,7 @@ def knowledge_by_question(
             mpl.patches.Patch(facecolor=OKABE_ITO["blue"], label=after),
         ]
         _single_panel(ax, labels, words["percent_correct"],
-                      _axes_title(ax, textwrap.fill(title, 48), renderer) if title else 0.0,
+                      _axes_title(ax, _wrap(title, 48, None), renderer) if title else 0.0,
                       _bottom_legend(fig, handles, 2))
     if words is WORDS["ru"]:
         alt = f"Доля правильных ответов по {rows} вопросам{': ' + title if title else ''}. "

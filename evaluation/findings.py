@@ -406,7 +406,7 @@ def limitations(analysis: WorkshopAnalysis, language: str = "en") -> list[str]:
                 "before the workshop (response shift), so pre/post and retrospective estimates "
                 "of change differ." if en else
                 "Участники оценили свою готовность до семинара ретроспективно иначе, чем перед "
-                "семинаром (смещение самооценки), поэтому оценки изменения по схемам "
+                "семинаром (сдвиг самооценки), поэтому оценки изменения по схемам "
                 "«до/после» и «ретроспективно» различаются.")
     rel = analysis.reliability
     if not rel.empty and (rel["warning"].astype(str) != "").any():

@@ -57,19 +57,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "voices": {"en": "Participant voices", "ru": "Мнения участников"},
     "limitations": {"en": "Limitations", "ru": "Ограничения"},
     "annexes": {"en": "Annexes", "ru": "Приложения"},
-    "annex_items": {"en": "Annex A. Item tables", "ru": "Приложение A. Таблицы по вопросам"},
-    "annex_instrument": {"en": "Annex B. The instrument", "ru": "Приложение B. Инструмент"},
+    "annex_items": {"en": "Annex A. Item tables", "ru": "Приложение А. Таблицы по вопросам"},
+    "annex_instrument": {"en": "Annex B. The instrument", "ru": "Приложение Б. Инструмент"},
     "annex_ingest": {"en": "Annex C. Data processing and matching",
-                     "ru": "Приложение C. Обработка данных и сопоставление"},
-    "annex_provenance": {"en": "Annex D. Provenance", "ru": "Приложение D. Происхождение данных"},
+                     "ru": "Приложение В. Обработка данных и сопоставление"},
+    "annex_provenance": {"en": "Annex D. Provenance", "ru": "Приложение Г. Происхождение данных"},
     "pre": {"en": "Before", "ru": "До"},
     "post": {"en": "After", "ru": "После"},
     "followup": {"en": "Follow-up", "ru": "Последующий опрос"},
     "retro_wave": {"en": "Then (retrospective)", "ru": "Тогда (ретроспективно)"},
     "n": {"en": "n", "ru": "n"},
     "suppressed_note": {
-        "en": "“–” and “<{k}”: suppressed because fewer than {k} respondents.",
-        "ru": "«–» и «<{k}»: скрыто, так как ответивших меньше {k}.",
+        "en": "“<{k}” and “–”: not shown, to protect respondents: the number rests on fewer "
+              "than {k} people, or would let such a number be worked out from the totals.",
+        "ru": "«<{k}» и «–»: не показано для защиты респондентов: число основано на ответах "
+              "менее чем {k} человек или позволило бы вычислить такое число по итогам.",
     },
     "no_followup": {"en": "No follow-up survey was run for this workshop.",
                     "ru": "Последующий опрос по этому семинару не проводился."},
@@ -146,6 +148,34 @@ TEXTS: dict[str, dict[str, str]] = {
     "forest_legend_group": {"en": "Pooled, group", "ru": "Объединённая оценка группы"},
     "forest_legend_overall": {"en": "Pooled, overall", "ru": "Объединённая оценка, всего"},
     "ci_to": {"en": "to", "ru": "до"},
+    "status_on_all": {"en": "the status still rests on all respondents: it says only on which "
+                            "side of the target the value lies",
+                      "ru": "статус всё же рассчитан по всем респондентам: он показывает лишь, "
+                            "по какую сторону от целевого значения находится значение"},
+    "alpha_low": {"en": "alpha < 0.70", "ru": "альфа < 0,70"},
+    "lang_en": {"en": "English", "ru": "английский"},
+    "lang_ru": {"en": "Russian", "ru": "русский"},
+    "lang_kk": {"en": "Kazakh", "ru": "казахский"},
+    "lang_ky": {"en": "Kyrgyz", "ru": "кыргызский"},
+    "lang_tg": {"en": "Tajik", "ru": "таджикский"},
+    "lang_tk": {"en": "Turkmen", "ru": "туркменский"},
+    "lang_uz": {"en": "Uzbek", "ru": "узбекский"},
+    "itemtype_likert": {"en": "Rating scale", "ru": "Шкала оценок"},
+    "itemtype_knowledge": {"en": "Knowledge question", "ru": "Вопрос на знание"},
+    "itemtype_single_choice": {"en": "One answer", "ru": "Один ответ"},
+    "itemtype_multiple_choice": {"en": "Several answers", "ru": "Несколько ответов"},
+    "itemtype_text": {"en": "Open answer", "ru": "Свободный ответ"},
+    "itemtype_number": {"en": "Number", "ru": "Число"},
+    "reverse_worded": {"en": "reverse-worded", "ru": "обратная формулировка"},
+    "reverse_note": {
+        "en": "Items marked “reverse-worded” say the opposite of readiness: their means and "
+              "changes are scored in reverse (1 becomes 5), so that higher always means more "
+              "ready; their charts show the answers as given.",
+        "ru": "Вопросы с пометкой «обратная формулировка» выражают противоположное готовности: "
+              "их средние и изменения рассчитаны по обратной шкале (1 становится 5), чтобы "
+              "большее значение всегда означало большую готовность; на диаграммах показаны "
+              "ответы как есть.",
+    },
 }
 
 #: Column headers of the report tables (English and Russian).
@@ -217,7 +247,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "mcnemar_statistic": {"en": "McNemar χ²", "ru": "χ² Мак-Немара"},
     "mean_score_pre": {"en": "Score before", "ru": "Балл до"},
     "mean_score_post": {"en": "Score after", "ru": "Балл после"},
-    "normalized_gain": {"en": "Normalized gain", "ru": "Нормированный прирост"},
+    "normalized_gain": {"en": "Normalized gain", "ru": "Нормализованный прирост"},
     "normalized_gain_ci_low": {"en": "Gain CI low", "ru": "Прирост ДИ от"},
     "normalized_gain_ci_high": {"en": "Gain CI high", "ru": "Прирост ДИ до"},
     "pct_new_contact": {"en": "New contact", "ru": "Новый контакт"},
@@ -292,8 +322,8 @@ def t(key: str, language: str = "en", **values: object) -> str:
     >>> from evaluation.i18n import t
     >>> t("executive_summary", "ru")
     'Резюме'
-    >>> t("suppressed_note", "en", k=5)
-    '“–” and “<5”: suppressed because fewer than 5 respondents.'
+    >>> print(t("suppressed_note", "en", k=5)[:52])
+    “<5” and “–”: not shown, to protect respondents: the
     """
     entry = TEXTS[key]
     text = entry.get(language) or entry["en"]

@@ -168,6 +168,9 @@ def _css_string(text: str) -> str:
     return "".join(out)
 
 
+_COVER_RE = re.compile(r"<section class=['\"]report-cover['\"]>.*?</section>", re.DOTALL)
+
+
 def _plain_text(fragment: str) -> str:
     return " ".join(_html.unescape(_TAG_RE.sub("", fragment)).split())
 
@@ -245,12 +248,30 @@ _SPACE_RE = re.compile(r"[ \t\r\n]+")
 _HYPHEN_RE = re.compile(r"(?<=[^\W\d_])-")
 
 
-def _longest_piece(text: str) -> int:
-    """Length of the longest piece of ``text`` that a line cannot break inside."""
-    return max((len(piece) + 1 if i < len(parts) - 1 else len(piece)
+#: Cyrillic letters of DejaVu Sans are about 13% wider than Latin ones (measured on pangrams).
+_CYRILLIC_WIDTH = 1.13
+_CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
+
+
+def _width(text: str) -> float:
+    """Width of ``text`` in average Latin characters."""
+    return len(text) + (_CYRILLIC_WIDTH - 1) * len(_CYRILLIC_RE.findall(text))
+
+
+def _longest_piece(text: str) -> float:
+    """Width of the longest piece of ``text`` that a line cannot break inside."""
+    return max((_width(piece) + 1 if i < len(parts) - 1 else _width(piece)
                 for word in _SPACE_RE.split(text)
                 for parts in [_HYPHEN_RE.split(word)] for i, piece in enumerate(parts)),
                default=0)
+
+
+def _header_piece(text: str) -> float:
+    """Like :func:`_longest_piece` for a header: long Russian words may be hyphenated (CSS)."""
+    longest = _longest_piece(text)
+    if longest <= 10 or not _CYRILLIC_RE.search(text):
+        return longest
+    return max(10.0, longest / 2 + 1.5)
 
 
 def column_widths(frame: pd.DataFrame, na_rep: str = "–") -> list[float]:
@@ -289,9 +310,9 @@ def column_widths(frame: pd.DataFrame, na_rep: str = "–") -> list[float]:
     shortest, longest = [], []
     for name in frame.columns:
         cells = [na_rep if _missing(v) else str(v) for v in frame[name]]
-        header = _BOLD * max(_longest_piece(str(name)), 1)
+        header = _BOLD * max(_header_piece(str(name)), 1)
         piece = max((_longest_piece(text) for text in cells), default=1)
-        full = max((len(text) for text in cells), default=1)
+        full = max((_width(text) for text in cells), default=1)
         low = max(header, piece)
         if full > 30:  # a column of sentences: keep room for a few words per line
             low = max(low, min(full, _TEXT_MIN[wide]))
@@ -804,7 +825,8 @@ def notebook_to_html(
     -----
     Cells tagged ``remove_cell`` (or ``remove-cell``) are dropped; cells tagged
     ``remove_output`` keep nothing. Headings with the class ``no-toc`` stay out of the table of
-    contents.
+    contents. A ``<section class="report-cover">`` in an output moves before the table of
+    contents (the page title and the synthetic-data banner stand in for its heading and notice).
 
     Examples
     --------
@@ -862,8 +884,12 @@ def notebook_to_html(
     start = document.index("<main>", document.index(placeholder))
     end = document.rindex("</main>")
     main, toc = _number_headings(document[start:end])
+    cover = _COVER_RE.search(main)  # a notebook's cover goes on the first page, before the list
+    if cover:
+        main = main[:cover.start()] + main[cover.end():]
     document = document[:start] + main + document[end:]
-    document = document.replace(placeholder, _toc_html(toc, words["toc"]), 1)
+    document = document.replace(placeholder, (cover[0] if cover else "")
+                                + _toc_html(toc, words["toc"]), 1)
 
     document = _SCRIPT_RE.sub("", document)
     document = _EXTERNAL_LINK_RE.sub(_unlink_external, document)

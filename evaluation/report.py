@@ -14,8 +14,9 @@ import datetime as dt
 import html
 import json
 import platform
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from evaluation.analysis import WorkshopAnalysis, analyze_folder
 from evaluation.findings import findings, limitations
 from evaluation.i18n import (
     COLUMNS,
+    TEXTS,
     column_label,
     fmt_date_range,
     fmt_number,
@@ -201,8 +203,8 @@ class WorkshopReport:
         shown = {}
         for name, frame in tables.items():
             display = self.analysis.display.get(name)
-            shown[name] = display if display is not None and len(display) == len(frame) \
-                else frame
+            shown[name] = exact_where_shown(display, round_floats(frame)) \
+                if display is not None and len(display) == len(frame) else frame
         write_tables(shown, out / "annex.xlsx")
 
     # ---- presentation ------------------------------------------------------------------------
@@ -217,6 +219,11 @@ class WorkshopReport:
                digits: int = 2) -> str:
         return table_html(localize_table(frame, self.language,
                                           labels=self._labels(), digits=digits), caption)
+
+    def _shown(self, name: str) -> pd.DataFrame:
+        """The display table ``name`` (suppressed), with exact p-values and intervals."""
+        numbers = getattr(self.analysis, name)
+        return with_exact_numbers(self.analysis.display.get(name, numbers), numbers)
 
     def _labels(self) -> dict[str, str]:
         if not hasattr(self, "_label_cache"):
@@ -238,16 +245,19 @@ class WorkshopReport:
                         for k, v in rows)
         banner = (f'<p class="synthetic-notice"><strong>{html.escape(t("synthetic_banner", lg))}'
                   "</strong></p>" if cfg.synthetic else "")
+        # a section of its own: the HTML export puts it on the first page, before the contents
+        # (where the page's own title and synthetic-data banner stand in for these two)
         _display_html(
-            f"<h1>{html.escape(t('report_title', lg))}: {html.escape(cfg.text('title', lg))}</h1>"
-            f"{banner}<table class='cover'>{items}</table>"
+            "<section class='report-cover'><h1 class='no-toc cover-title'>"
+            f"{html.escape(t('report_title', lg))}: {html.escape(cfg.text('title', lg))}</h1>"
+            f"{banner}<table class='cover'>{items}</table></section>"
         )
 
     def show_executive_summary(self) -> None:
         """Headline indicators with status, 3-6 findings with n, response and match rates."""
         lg = self.language
         parts = [self._h("executive_summary"), self._h("headline_indicators", 2),
-                 table_html(self._indicator_display())]
+                 table_html(self._indicator_display()), self._indicator_notes()]
         parts.append(self._h("key_findings", 2))
         parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in self.findings[:6])
                      + "</ul>")
@@ -255,6 +265,20 @@ class WorkshopReport:
         parts.append(f"<p>{html.escape(_response_sentence(m, lg))}</p>")
         _display_html("".join(parts))
         self._show_figure("indicators")
+
+    def _indicator_notes(self) -> str:
+        """Why an indicator has no value (suppressed, no data, no plan), under the table."""
+        ind = self.indicators
+        if "note" not in ind.columns:
+            return ""
+        notes = []
+        for label, note, status in zip(ind["label"], ind["note"], ind["status"], strict=True):
+            if not isinstance(note, str) or not note:
+                continue
+            if status in ("met", "not met", "inconclusive"):
+                note = f"{note}; {t('status_on_all', self.language)}"
+            notes.append(f"<li>{html.escape(str(label))}: {html.escape(note)}.</li>")
+        return f"<ul class='note'>{''.join(notes)}</ul>" if notes else ""
 
     def _indicator_display(self) -> pd.DataFrame:
         lg = self.language
@@ -298,7 +322,8 @@ class WorkshopReport:
         """Instruments, languages, waves, response and match rates, tests, thresholds, SDC."""
         lg = self.language
         cfg = self.ingest.config
-        languages = ", ".join(str(x) for x in (getattr(cfg, "languages", None) or ("en",)))
+        languages = ", ".join(t(f"lang_{x}", lg) if f"lang_{x}" in TEXTS else str(x)
+                              for x in (getattr(cfg, "languages", None) or ("en",)))
         text = {
             "en": (
                 f"Instrument {self.ingest.instrument.label}; {t('languages_word', lg).lower()} "
@@ -351,9 +376,11 @@ class WorkshopReport:
         cols = ["scale_id", "n_pairs", "mean_a", "mean_b", "mean_change", "mean_change_ci_low",
                 "mean_change_ci_high", "cohen_dz", "alpha_a", "alpha_b"]
         _display_html(self._h("learning", 2) + self._table(pre_post[cols]) + self._note())
+        inst = self.ingest.instrument
+        if any(getattr(it, "reverse", False) for it in inst.items):
+            _display_html(f"<p class='note'>{html.escape(t('reverse_note', lg))}</p>")
         self._show_figure("dumbbell")
         item_dist = getattr(self.analysis, "item_distributions", None)
-        inst = self.ingest.instrument
         for scale_id, shares in item_shares(item_dist, inst, lg).items():
             title = t("items_figure", lg, scale=_short_labels([inst.scales[scale_id].label(lg)],
                                                               60)[0])
@@ -366,10 +393,15 @@ class WorkshopReport:
 
     def show_knowledge(self) -> None:
         """Knowledge test: percent correct per question (chart), McNemar, normalized gain."""
-        a = self.analysis
         _display_html(self._h("knowledge", 2))
         self._show_figure("knowledge")
-        table = a.display.get("knowledge", a.knowledge)
+        table = self._shown("knowledge").copy()
+        total = table["item_id"] == "knowledge_total"
+        for wave in ("pre", "post"):  # the total's "correct" is its mean score, in percent
+            if f"mean_score_{wave}" in table.columns and total.any():
+                score = table.loc[total, f"mean_score_{wave}"]
+                table.loc[total, f"pct_correct_{wave}"] = [
+                    f"{v}%" if isinstance(v, str) and v not in ("–", "") else v for v in score]
         cols = [c for c in ("item_id", "n", "pct_correct_pre", "pct_correct_post",
                             "mcnemar_statistic", "p_value", "mean_change", "mean_change_ci_low",
                             "mean_change_ci_high", "normalized_gain") if c in table.columns]
@@ -377,14 +409,16 @@ class WorkshopReport:
 
     def show_cooperation_and_application(self) -> None:
         """Regional cooperation and application at follow-up."""
-        a = self.analysis
-        coop = a.display.get("cooperation", a.cooperation)
+        coop = self._shown("cooperation")
         parts = [self._h("cooperation", 2),
                  self._table(coop.drop(columns=[c for c in ("reliability",)
                                                 if c in coop.columns]))]
         parts.append(self._h("application", 2))
         if "followup" in self.ingest.waves:
-            fu = a.display.get("followup", a.followup)
+            fu = self._shown("followup").copy()
+            if "measure" in fu.columns:  # a measure may join two items ("applied or used")
+                fu["item_id"] = [t(f"measure_{m}", self.language)
+                                 if f"measure_{m}" in TEXTS else str(m) for m in fu["measure"]]
             parts.append(self._table(fu.drop(columns=[c for c in ("measure", "reliability")
                                                       if c in fu.columns])))
         else:
@@ -443,7 +477,7 @@ class WorkshopReport:
         """Item tables (item text), instrument texts, ingest and matching, provenance."""
         lg = self.language
         a = self.analysis
-        items = a.display.get("items", a.items)
+        items = self._shown("items")
         cols = ["item_id", "wave_a", "wave_b", "n_pairs", "mean_a", "mean_b", "mean_change",
                 "mean_change_ci_low", "mean_change_ci_high", "p_holm", "rank_biserial",
                 "pct_improved"]
@@ -451,7 +485,8 @@ class WorkshopReport:
         shown = [it for it in inst.items if it.type != "code"]
         texts = pd.DataFrame({
             "scale_id": [it.scale or "" for it in shown],
-            "type": [it.type for it in shown],
+            "type": [t(f"itemtype_{it.type}", lg) if f"itemtype_{it.type}" in TEXTS
+                     else it.type for it in shown],
             "text": [it.label(lg) for it in shown],
         })
         ingest = pd.DataFrame(self.ingest.report["files"])[
@@ -459,11 +494,19 @@ class WorkshopReport:
              "removed"]]
         ingest["wave"] = [t(w, lg) if w in ("pre", "post", "followup") else w
                           for w in ingest["wave"]]
+        # a workbook has no text encoding (the reader names the format there)
+        ingest["encoding"] = ["–" if str(e).lower() in ("xlsx", "xls") else e
+                              for e in ingest["encoding"]]
         prov = {k: v for k, v in self.provenance.items() if k not in ("libraries",)}
-        rel = a.display.get("reliability", a.reliability)
+        rel = a.display.get("reliability", a.reliability).copy()
+        if "warning" in rel.columns:  # the one warning the analysis gives, in the report language
+            rel["warning"] = [t("alpha_low", lg) if w == "alpha < 0.70" else w
+                              for w in rel["warning"]]
         _display_html(
             self._h("annexes") + self._h("annex_items", 2)
             + self._table(items[[c for c in cols if c in items.columns]]) + self._note()
+            + (f"<p class='note'>{html.escape(t('reverse_note', lg))}</p>"
+               if any(getattr(it, "reverse", False) for it in inst.items) else "")
             + self._table(rel, caption=t("reliability_table", lg))
             + self._h("annex_instrument", 2)
             + self._table(texts)
@@ -480,8 +523,9 @@ class WorkshopReport:
         try:
             if which == "indicators":
                 ind = self.indicators.copy()
+                ind["unit"] = [_ind_unit(i) for i in ind["indicator_id"]]  # as in the table
                 fig = figures.indicator_dashboard(
-                    ind[["label", "value", "ci_low", "ci_high", "target", "status"]],
+                    ind[["label", "value", "ci_low", "ci_high", "target", "status", "unit"]],
                     title=t("indicators_figure", lg), language=lg, k_min=self.k_min)
             elif which == "dumbbell":
                 sc = self.analysis.scales
@@ -528,6 +572,98 @@ class WorkshopReport:
 
 _WAVE_WORDS = {"pre": "pre", "post": "post", "followup": "followup", "retro": "retro_wave"}
 _ID_COLUMNS = ("item_id", "scale_id", "id")
+#: p-value columns: three decimals, and "<0.001" below that (APA style)
+_P_COLUMNS = ("p_value", "p_holm", "mann_whitney_p")
+#: statistics that are whole or half numbers (a signed-rank sum): no trailing zeros
+_RANK_SUM_COLUMNS = ("wilcoxon_v",)
+
+
+def _fmt_p(value: float, language: str) -> str:
+    """A p-value for a report: ``<0.001`` below 0.001, else three decimals.
+
+    Examples
+    --------
+    >>> from evaluation.report import _fmt_p
+    >>> _fmt_p(0.0004, "en"), _fmt_p(0.04554, "ru"), _fmt_p(1.0, "en")
+    ('<0.001', '0,046', '1.000')
+    """
+    if value < 0.001:
+        return "<" + fmt_number(0.001, 3, language)
+    return fmt_number(value, 3, language)
+
+
+def _percent_interval(column: str, columns: Sequence[str]) -> bool:
+    """Whether ``column`` is an end of a confidence interval of a percentage."""
+    base = column.removesuffix("_ci_low").removesuffix("_ci_high")
+    if base != column:
+        return base.startswith("pct")
+    return column in ("ci_low", "ci_high") and "pct" in columns and "mean_a" not in columns
+
+
+_SHOWN_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def exact_where_shown(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` (a display table) with its plain numbers replaced by ``numbers``' exact values.
+
+    A cell the display shows as a plain number (``"0.00"``, a p-value of 0.0026 rounded) takes
+    the value of the same row and column of ``numbers``; every other cell (``"<5"``, ``"–"``,
+    ``"58% (7 of 12)"``, an interval) stays as shown, so suppression is kept. This is what the
+    spreadsheet annex holds: numbers to compute with, as exact as ``results/*.csv``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.report import exact_where_shown
+    >>> shown = pd.DataFrame({"n": ["26", "<5"], "p_value": ["0.00", "–"]})
+    >>> numbers = pd.DataFrame({"n": [26, 3], "p_value": [0.0026, 0.5]})
+    >>> exact_where_shown(shown, numbers).to_dict("list")
+    {'n': [26, '<5'], 'p_value': [0.0026, '–']}
+    """
+    if len(shown) != len(numbers):
+        return shown
+    out = shown.copy()
+    for col in shown.columns:
+        if col not in numbers.columns or numbers[col].dtype == bool:
+            continue
+        exact = pd.to_numeric(numbers[col], errors="coerce").tolist()
+        out[col] = [
+            (int(v) if float(v).is_integer() and "." not in text else float(v))
+            if isinstance(text, str) and _SHOWN_NUMBER_RE.fullmatch(text.strip()) and v == v
+            else text
+            for text, v in zip(shown[col].tolist(), exact, strict=True)]
+    return out
+
+
+def with_exact_numbers(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
+    """A display table whose p-values, rank sums and percentage intervals come from ``numbers``.
+
+    Display tables hold numbers already rounded to two decimals ("0.00" for p = 0.002);
+    where a cell is shown (not "–") and the numeric table has the same rows, the exact value
+    replaces it, for :func:`localize_table` to format as a p-value, a rank sum or a percentage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.report import with_exact_numbers
+    >>> shown = pd.DataFrame({"n": ["26", "<5"], "p_value": ["0.00", "–"]})
+    >>> numbers = pd.DataFrame({"n": [26, None], "p_value": [0.0026, None]})
+    >>> with_exact_numbers(shown, numbers)["p_value"].tolist()
+    [0.0026, '–']
+    """
+    if shown is numbers or len(shown) != len(numbers) or not shown.index.equals(numbers.index):
+        return shown
+    out = shown.copy()
+    columns = list(shown.columns)
+    for col in columns:
+        if col not in numbers.columns or not (col in _P_COLUMNS or col in _RANK_SUM_COLUMNS
+                                              or _percent_interval(col, columns)):
+            continue
+        exact = pd.to_numeric(numbers[col], errors="coerce")
+        keep = shown[col].astype(str).str.strip().isin(["–", "", "nan"]) | exact.isna()
+        out[col] = [s if k else float(v) for s, v, k in zip(shown[col], exact, keep,
+                                                            strict=True)]
+    return out
 
 
 def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
@@ -543,17 +679,19 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
     >>> labels["ud_drivers"] != "ud_drivers"
     True
     >>> labels["readiness_index"]
-    'Индекс готовности (все шкалы)'
+    'Индекс готовности (все шкалы готовности)'
     """
     labels: dict[str, str] = {}
     for sid, scale in instrument.scales.items():
         labels[sid] = scale.label(language)
     for item in instrument.items:
         labels[item.id] = item.label(language)
+        if getattr(item, "reverse", False):
+            labels[item.id] = f"{labels[item.id]} ({t('reverse_worded', language)})"
     labels["knowledge_total"] = {"ru": "Тест знаний: общий балл"}.get(
         language, "Knowledge test: total score")
-    labels.setdefault("readiness_index", {"ru": "Индекс готовности (все шкалы)"}.get(
-        language, "Readiness index (all scales)"))
+    labels.setdefault("readiness_index", {"ru": "Индекс готовности (все шкалы готовности)"}.get(
+        language, "Readiness index (the readiness scales combined)"))
     return labels
 
 
@@ -594,6 +732,16 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
         if col in _ID_COLUMNS:
             shown = [labels.get(str(v), str(v)) if isinstance(v, str) else localize_cell(v)
                      for v in values]
+        elif col in _P_COLUMNS:
+            shown = [_fmt_p(v, language) if isinstance(v, float) and v == v
+                     else localize_cell(v, language, 3) for v in values]
+        elif col in _RANK_SUM_COLUMNS:
+            shown = [localize_cell(v, language, 0 if float(v).is_integer() else 1)
+                     if isinstance(v, float) and v == v else localize_cell(v, language)
+                     for v in values]
+        elif _percent_interval(col, columns):
+            shown = [localize_cell(v, language, 0) + "%" if isinstance(v, float) and v == v
+                     else localize_cell(v, language) for v in values]
         elif col in ("wave", "wave_a", "wave_b"):
             shown = [_wave_name(v, language) for v in values]
         elif col in ("n", "n_pairs", "n_items", "n_a", "n_b", "k", "rows_read", "kept",
@@ -609,8 +757,10 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             label = column_label(col, language)
         elif col.endswith("ci_low") and col.replace("ci_low", "ci_high") in columns:
             # one "low – high" interval column instead of two (narrower tables on A4)
-            highs = [localize_cell(v, language, digits)
-                     for v in frame[col.replace("ci_low", "ci_high")]]
+            partner = col.replace("ci_low", "ci_high")
+            highs = [localize_cell(v, language, 0) + "%"
+                     if _percent_interval(partner, columns) and isinstance(v, float) and v == v
+                     else localize_cell(v, language, digits) for v in frame[partner]]
             shown = [f"{lo}\u00a0–\u00a0{hi}" if "–" not in (lo, hi) else "–"  # no break
                      for lo, hi in zip(shown, highs, strict=True)]
             col = col.replace("ci_low", "ci")
@@ -634,8 +784,8 @@ def group_label(instrument: Any, dimension: str, code: object, language: str = "
     >>> from evaluation.instrument import default_instrument_path, load_instrument
     >>> from evaluation.report import group_label
     >>> inst = load_instrument(default_instrument_path())
-    >>> group_label(inst, "country", "KZ", "ru"), group_label(inst, "sector", "other")
-    ('Казахстан', 'other')
+    >>> group_label(inst, "country", "KZ", "ru"), group_label(inst, "sector", "other", "ru")
+    ('Казахстан', 'Прочие')
     """
     item = instrument.item_by_role(dimension) if hasattr(instrument, "item_by_role") else None
     if item is None and instrument.has_item(dimension):
@@ -647,6 +797,9 @@ def group_label(instrument: Any, dimension: str, code: object, language: str = "
                 return choice.label(language)
     if str(code) == "all":
         return column_label("total", language)
+    if f"subgroup_{code}" in TEXTS:  # codes the toolkit adds itself ("other", "(missing)")
+        word = t(f"subgroup_{code}", language)
+        return word[:1].upper() + word[1:]
     return str(code)
 
 
@@ -730,7 +883,8 @@ def reaction_shares(collapsed: pd.DataFrame, instrument: Any, language: str = "e
         frame = pd.DataFrame(data, index=_short_labels(texts), columns=columns)
         # for the alt text (the chart shows short labels); ": 70% agree" follows each text
         frame.attrs["full_labels"] = [x.rstrip(".") for x in texts]
-        # the middle category, or "other answers", is drawn grey and centred on zero
+        # drawn grey: the middle category centred on zero, "other answers" (which include
+        # disagreement) whole on the left of zero
         frame.attrs["neutral_column"] = columns[1] if three else columns[0]
         frames[list_id] = frame
     return frames
@@ -803,8 +957,25 @@ def _short_labels(texts: list[str], width: int = 44) -> list[str]:
         text = " ".join(w[common:]).rstrip(".")
         if common:
             text = "… " + text
-        out.append(text if len(text) <= width else text[: width - 1].rstrip() + "…")
+        out.append(text if len(text) <= width else _cut_at_word(text, width))
     return out
+
+
+def _cut_at_word(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` characters with an ellipsis, between words if it can.
+
+    Examples
+    --------
+    >>> from evaluation.report import _cut_at_word
+    >>> _cut_at_word("Understanding of the drivers of violent extremism", 30)
+    'Understanding of the drivers…'
+    >>> _cut_at_word("Antidisestablishmentarianism", 10)
+    'Antidises…'
+    """
+    head = text[: width - 1]
+    if " " in head.lstrip("… ") and not text[width - 1].isspace():
+        head = head[: head.rindex(" ")]
+    return head.rstrip(" ,;:—–-") + "…"
 
 
 def knowledge_frame(knowledge: pd.DataFrame, instrument: Any,
@@ -903,22 +1074,24 @@ def methods_table(seed: int, k_min: int, language: str = "en") -> pd.DataFrame:
          "inconclusive when the CI spans the target."),
         ("Disclosure control", f"Any number resting on fewer than {k_min} respondents is "
          f"suppressed (counts “<{k_min}”, means and percentages “–”), with complementary "
-         "suppression so totals cannot reveal it; charts use suppressed tables only."),
+         "suppression so totals cannot reveal it (so a “<{k_min}” may also stand for a larger "
+         "number); charts use suppressed tables only.".format(k_min=k_min)),
     ]
     ru = [
         ("Изменение по вопросу", "Критерий знаковых рангов Уилкоксона (как wilcox.test в R, "
          "парный), ранговая бисериальная корреляция с 95% ДИ, поправка Холма внутри шкалы; "
-         f"бутстреп-ДИ среднего изменения (seed {seed})."),
+         f"бутстреп-ДИ среднего изменения (начальное число генератора {seed})."),
         ("Изменение по шкале", "Парный t-критерий (как t.test в R) с 95% ДИ и d_z Коэна с "
          "95% ДИ."),
         ("Надёжность", "Альфа Кронбаха (как psych::alpha) с 95% ДИ по Фельдту."),
-        ("Знания", "Доля правильных ответов до и после, критерий Мак-Немара, нормированный "
-         "прирост (Хейк)."),
+        ("Знания", "Доля правильных ответов до и после, критерий Мак-Немара, нормализованный "
+         "прирост (по Хейку)."),
         ("Показатели", "Достигнут, если 95% ДИ не ниже цели; не достигнут, если ниже; "
          "неопределённо, если ДИ включает цель."),
         ("Контроль раскрытия", f"Любое число, основанное менее чем на {k_min} ответах, "
          f"скрыто (число «<{k_min}», средние и доли «–»), с дополнительным скрытием, чтобы "
-         "его нельзя было вычислить из итогов; рисунки строятся только по скрытым таблицам."),
+         "его нельзя было вычислить из итогов (поэтому «<{k_min}» может стоять и на месте "
+         "большего числа); рисунки строятся только по скрытым таблицам.".format(k_min=k_min)),
     ]
     rows = ru if language == "ru" else en
     return pd.DataFrame(rows, columns=[column_label("what", language),
@@ -948,10 +1121,15 @@ def _fmt_ind_column(indicators: pd.DataFrame, column: str, language: str) -> lis
             for v, i in zip(indicators[column], indicators["indicator_id"], strict=True)]
 
 
+def _ind_unit(indicator_id: str) -> str:
+    """``"number"`` for a change or gain on its own scale, else ``"share"`` (0-1)."""
+    return "number" if "change" in indicator_id or "gain" in indicator_id else "share"
+
+
 def _fmt_ind(value: float, indicator_id: str, language: str) -> str:
     if value is None or value != value:
         return "–"
-    if "change" in indicator_id or "gain" in indicator_id:
+    if _ind_unit(indicator_id) == "number":
         return fmt_number(value, 2, language)
     return fmt_percent(value, 0, language)
 

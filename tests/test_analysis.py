@@ -394,3 +394,62 @@ def test_same_seed_same_tables(inst, waves):
     b = analyze_workshop(waves, inst, n_resamples=100, seed=3)
     pd.testing.assert_frame_equal(a.items, b.items)
     pd.testing.assert_frame_equal(a.scales, b.scales)
+
+
+def _display_agrees(res):
+    """Every display table says what its numeric table holds (suppressed ⇔ marker, flags)."""
+    marker = f"<{res.k_min}"
+    for name, num in res.tables().items():
+        disp = res.display.get(name)
+        if disp is None or num.empty:
+            continue
+        assert len(disp) == len(num), name
+        for col in num.columns:
+            if col not in disp.columns or col == "suppressed":
+                continue
+            values, texts = num[col].tolist(), disp[col].tolist()
+            for pos, (v, text) in enumerate(zip(values, texts, strict=True)):
+                if isinstance(v, bool | np.bool_):
+                    assert text == str(bool(v)), (name, col, pos, v, text)
+                elif pd.isna(v) and pd.api.types.is_numeric_dtype(num[col]):
+                    assert text in ("", "–", marker), (name, col, pos, text)
+
+
+def _few_unmatched_waves(inst):
+    """Four pre respondents without a post answer, all at the top of every readiness item."""
+    w = {k: v.copy() for k, v in make_waves(inst).items()}
+    pre = w["pre"]
+    pre.loc[pre.index[[26, 27]], "participant_key"] = None  # with rows 28, 29: 4 unmatched
+    for it in inst.items:
+        if it.type == "likert" and it.id in pre.columns:
+            pre.loc[pre.index[26:], it.id] = "1" if it.reverse else "5"
+    return w
+
+
+def test_matching_bias_flag_reset_in_display_when_too_few_unmatched(inst):
+    w = _few_unmatched_waves(inst)
+    # with k_min=3 the four unmatched respondents are published, and they differ a lot
+    open_ = analyze_workshop(w, inst, k_min=3, n_resamples=50)
+    row = open_.matching_bias.iloc[0]
+    assert row.n_unmatched == 4 and abs(row.smd) > 0.25 and bool(row.bias_flag)
+    assert open_.display["matching_bias"].at[0, "bias_flag"] == "True"
+    # with k_min=5 they are too few: no SMD, no flag, in the numeric and the display table
+    res = analyze_workshop(w, inst, k_min=5, n_resamples=50)
+    num, disp = res.matching_bias.iloc[0], res.display["matching_bias"].iloc[0]
+    assert pd.isna(num.n_unmatched) and pd.isna(num.smd) and not bool(num.bias_flag)
+    assert (disp.n_unmatched, disp.smd) == ("<5", "–")
+    assert disp.bias_flag == str(bool(num.bias_flag)) == "False"
+    _display_agrees(res)
+
+
+def test_display_agrees_with_numeric_tables(result, inst):
+    _display_agrees(result)
+    # no pre-post pairs at all: unpaired n_pairs (0) is hidden in both tables
+    w = {k: v.copy() for k, v in make_waves(inst).items()}
+    w["post"]["participant_key"] = None
+    res = analyze_workshop(w, inst, n_resamples=50)
+    unp = res.unpaired.reset_index(drop=True)
+    pp = (unp.wave_a == "pre") & (unp.wave_b == "post")
+    assert pp.any() and unp.loc[pp, "n_pairs"].isna().all()
+    assert (res.display["unpaired"].loc[pp, "n_pairs"] == "<5").all()
+    _display_agrees(res)

@@ -154,6 +154,19 @@ def test_batch_worker_reuses_its_kernel_and_stops_it_on_exit(tmp_path):
     assert _gone(pids[0])
 
 
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_batch_rounds_replace_the_workers_after_their_share_of_workshops():
+    from evaluation.commands import map_in_rounds
+
+    pids = [pid for _, pid in map_in_rounds(_pid, range(4), jobs=1, per_worker=2)]
+    assert pids[0] == pids[1] != pids[2] == pids[3]
+    assert len({pid for _, pid in map_in_rounds(_pid, range(3), jobs=1, per_worker=None)}) == 1
+    assert list(map_in_rounds(_pid, [], jobs=2)) == []
+
+
 def _copy(name: str, root: Path) -> Path:
     return Path(shutil.copytree(DEMO / name, root / name,
                                 ignore=shutil.ignore_patterns("processed")))

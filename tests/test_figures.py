@@ -88,9 +88,10 @@ def test_png_alt_text_and_suppression_note(name, language):
     assert out.png_bytes.startswith(PNG)
     assert out.figure is not None
     assert out.alt_text.strip()
-    note = "скрыто (<5)" if language == "ru" else "suppressed (<5)"
+    note = "скрыто (конфиденциальность)" if language == "ru" else "suppressed (privacy)"
     if name != "dashboard":  # every other fixture has a suppressed cell
         assert note in out.alt_text
+    assert "<5" not in out.alt_text.replace("n<5", "")  # hidden cells may hold 5 or more
 
 
 def test_alt_text_mentions_the_data():
@@ -107,7 +108,7 @@ def test_alt_text_mentions_the_data():
     assert "Mean confidence: value 3.1 (95% CI 2.8 to 3.4), target 3.5, not met" in dash
     assert "Contacts: target 3.0, not measured" in dash
     part = BUILDERS["participation"]("en").alt_text
-    assert "Country: Kazakhstan 6, Тоҷикистон 6, Türkmenistan suppressed (<5)" in part
+    assert "Country: Kazakhstan 6, Тоҷикистон 6, Türkmenistan suppressed (privacy)" in part
     know = BUILDERS["knowledge"]("ru").alt_text
     assert "Pillar I of the UN Strategy: До семинара 40,0%, После семинара 85,0%" in know
 
@@ -167,7 +168,7 @@ def test_all_suppressed_tables_do_not_crash():
     empty = knowledge_table().assign(pct_pre=np.nan, pct_post=np.nan)
     assert F.knowledge_by_question(empty).png_bytes.startswith(PNG)
     counts = counts_table().assign(n=np.nan)
-    assert "suppressed (<5)" in F.participation_bars(counts).alt_text
+    assert "suppressed (privacy)" in F.participation_bars(counts).alt_text
 
 
 def test_figure_html_escapes_alt_and_caption():
@@ -223,5 +224,103 @@ def test_dashboard_marks_a_measured_but_suppressed_value():
                           "ci_low": [np.nan, np.nan], "ci_high": [np.nan, np.nan],
                           "target": [0.6, 0.5], "status": ["met", "not measured"]})
     alt = F.indicator_dashboard(frame, k_min=5).alt_text
-    assert "New contact: value suppressed (<5), target 0.6, met" in alt
+    assert "New contact: value suppressed (privacy), target 0.6, met" in alt
     assert "No data: target 0.5, not measured" in alt
+
+
+def test_suppressed_note_makes_no_claim_about_the_hidden_count():
+    """Complementary suppression hides cells of k or more: the note does not say "<k"."""
+    for language, note in [("en", "suppressed (privacy)"), ("ru", "скрыто (конфиденциальность)")]:
+        assert F.WORDS[language]["suppressed_note"] == note
+        out = F.likert_diverging(likert_table(), "N", language=language, k_min=10)
+        drawn = [t.get_text() for t in out.figure.axes[0].texts]
+        assert note in drawn
+        assert "Hidden item: " + note in out.alt_text
+        assert "<10" not in out.alt_text and not any("<" in t for t in drawn)
+
+
+def shares_dashboard() -> pd.DataFrame:
+    return pd.DataFrame({
+        "label": ["Readiness increased", "Mean change", "Participants against plan"],
+        "value": [0.81, 0.4, 29 / 30], "ci_low": [0.62, 0.1, np.nan],
+        "ci_high": [0.92, 0.7, np.nan], "target": [0.7, 0.5, 1.0],
+        "status": ["inconclusive", "inconclusive", "not met"],
+        "unit": ["share", "points", "share"],
+    })
+
+
+def _tick_texts(ax):
+    low, high = sorted(ax.get_xlim())
+    return [t.get_text() for t, loc in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True)
+            if low <= loc <= high]
+
+
+def test_dashboard_draws_shares_in_percent_and_keeps_other_units():
+    out = F.indicator_dashboard(shares_dashboard())
+    share, change, plan = out.figure.axes
+    assert "Readiness increased: value 81% (95% CI 62% to 92%), target 70%, inconclusive" \
+        in out.alt_text
+    assert "Mean change: value 0.4 (95% CI 0.1 to 0.7), target 0.5, inconclusive" in out.alt_text
+    assert "Participants against plan: value 97%, target 100%, not met" in out.alt_text
+    low, high = share.get_xlim()
+    assert low < 62 and high > 92 and high < 110  # a percent axis, not 0.6-0.95
+    assert "Target 70%" in [t.get_text().strip() for t in share.texts]
+    assert all(t.endswith("%") for t in _tick_texts(share)) and _tick_texts(share)
+    assert not any(t.endswith("%") for t in _tick_texts(change))
+    assert "Target 0.5" in [t.get_text().strip() for t in change.texts]
+    ru = F.indicator_dashboard(shares_dashboard(), language="ru").alt_text
+    assert "значение 81% (95% ДИ 62% до 92%), цель 70%" in ru
+
+
+def test_dashboard_single_value_panel_has_a_sensible_range_with_the_target():
+    """29 of 30 against a plan of 1.0 was drawn on 0.965-1.005: far too narrow."""
+    frame = shares_dashboard()
+    for unit, target, span in [("", 1.0, 0.2), ("share", 100.0, 20.0)]:
+        frame["unit"] = unit
+        ax = F.indicator_dashboard(frame).figure.axes[2]
+        low, high = ax.get_xlim()
+        assert low < target < high
+        assert high - low >= span
+        if unit:  # the share's axis does not run past 100% by more than its padding
+            assert high <= 104 and low >= 70
+
+
+def test_wrap_cuts_labels_between_words():
+    text = "Pillar I of the UN Strategy and the constitution of political science"
+    for width, lines in [(20, 2), (12, 1), (34, 2), (15, 3)]:
+        out = F._wrap(text, width, lines)
+        assert len(out.split("\n")) <= lines
+        assert all(len(line) <= width for line in out.split("\n"))
+        assert out.endswith(" …")
+        kept = out.removesuffix(" …").split()
+        assert kept == text.split()[:len(kept)]  # whole words only, in order
+    assert F._wrap("political science", 10, 1) == "political…"  # not just "…"
+    # only a word longer than the line is cut inside, and on its own line
+    assert F._wrap("the constitutionalisation", 10, 2) == "the\nconstitut…"
+    assert F._wrap("short label", 34) == "short label"
+
+
+def _bars(ax, colour):
+    rgba = matplotlib.colors.to_rgba(colour)
+    return [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches
+            if p.get_facecolor() == rgba]
+
+
+def test_likert_other_answers_are_not_centred_on_zero():
+    """"Other answers" (middle and disagreeing) before "Agree" lies left of zero, whole."""
+    two = pd.DataFrame([[30.0, 70.0]], index=["Useful"], columns=["Other answers", "Agree"])
+    ax = F.likert_diverging(two, neutral_column="Other answers").figure.axes[0]
+    (grey,) = _bars(ax, "#D9D9D9")
+    assert grey == pytest.approx((-30.0, 0.0))
+    agree = [p for p in ax.patches if p.get_facecolor() != matplotlib.colors.to_rgba("#D9D9D9")]
+    assert (agree[0].get_x(), agree[0].get_width()) == pytest.approx((0.0, 70.0))
+    # with more categories the others split in halves; the grey block is at the far end
+    three = pd.DataFrame([[20.0, 30.0, 50.0]], index=["Useful"],
+                         columns=["Other", "Disagree", "Agree"])
+    ax = F.likert_diverging(three, neutral_column="Other").figure.axes[0]
+    assert _bars(ax, "#D9D9D9") == [pytest.approx((-50.0, -30.0))]
+    last = pd.DataFrame([[40.0, 60.0]], index=["Useful"], columns=["Disagree", "Other"])
+    ax = F.likert_diverging(last, neutral_column="Other").figure.axes[0]
+    assert _bars(ax, "#D9D9D9") == [pytest.approx((0.0, 60.0))]
+    with pytest.raises(ValueError, match="halves"):
+        F.likert_diverging(likert_table().drop(columns="N"), "SD")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -109,6 +110,26 @@ def test_annex_has_no_hidden_sheet_and_no_formula(rendered):
                 assert cell.data_type != "f", (ws.title, cell.coordinate)
 
 
+def test_annex_numbers_are_the_exact_published_values(rendered):
+    """A p-value of 0.0026 is shown as "<0.001"-style text in the report but must not become a
+    0 in the spreadsheet: the annex holds the values of results/*.csv where a cell is shown."""
+    out = rendered["out"]
+    ws = load_workbook(out / "annex.xlsx")["knowledge"]
+    header = [c.value for c in ws[1]]
+    annex = {row[0]: dict(zip(header, row, strict=False))
+             for row in ws.iter_rows(min_row=2, values_only=True)}
+    results = pd.read_csv(out / "results" / "knowledge.csv").set_index("item_id")
+    compared = 0
+    for item, row in results.iterrows():
+        for col in ("p_value", "mcnemar_statistic"):
+            shown = annex[item][col]
+            if isinstance(shown, (int, float)) and row[col] == row[col]:
+                assert shown == pytest.approx(row[col], abs=1e-6), (item, col)
+                compared += 1
+    assert compared >= 10
+    assert min(v["p_value"] for v in annex.values() if isinstance(v["p_value"], float)) > 0
+
+
 def test_planted_personal_data_and_script_never_reach_outputs(rendered):
     out, work = rendered["out"], rendered["work"]
     texts = []
@@ -155,22 +176,33 @@ def test_plain_papermill_command_runs_the_template(tmp_path):
     assert (tmp_path / "r" / "results" / "items.csv").is_file()
 
 
-def test_batch_carries_on_past_a_failing_workshop(tmp_path, capsys):
+def test_batch_carries_on_past_a_failing_workshop(tmp_path, capsys, monkeypatch):
+    from evaluation import commands
     from evaluation.cli import main
 
+    rounds = []
+
+    def spy(func, items, jobs, per_worker):
+        rounds.append((list(items), jobs, per_worker))
+        return real_map(func, items, jobs, per_worker)
+
+    real_map = commands.map_in_rounds
+    monkeypatch.setattr(commands, "map_in_rounds", spy)
     root = tmp_path / "root"
-    shutil.copytree(ROOT / "demo-workshops" / "ashgabat-2015-06", root / "ashgabat-2015-06",
+    shutil.copytree(ROOT / "demo-workshops" / "ashgabat-2015-06", root / "b-ashgabat",
                     ignore=shutil.ignore_patterns("processed"))
-    broken = root / "broken"
+    broken = root / "a-broken"  # found first: the good workshop runs after a failure
     broken.mkdir()
     (broken / "workshop.yaml").write_text("id: broken\ninstrument: pvect-readiness\n",
                                           encoding="utf-8")
-    code = main(["batch", str(root), "--jobs", "1", "--no-progress",
-                 "--reports", str(tmp_path / "reports")])
+    # one workshop per worker: the second workshop runs in a fresh worker with a fresh kernel
+    code = main(["batch", str(root), "--jobs", "1", "--no-progress", "--workshops-per-worker",
+                 "1", "--reports", str(tmp_path / "reports")])
     out = capsys.readouterr().out
     assert code == 1
+    assert [(len(items), jobs, n) for items, jobs, n in rounds] == [(2, 1, 1)]
     assert "Rendered 1 of 2 workshops" in out
-    assert "FAILED broken: workshop.yaml, key 'waves'" in out
+    assert "FAILED a-broken: workshop.yaml, key 'waves'" in out
     assert (tmp_path / "reports" / "ashgabat-2015-06" / "report.pdf").is_file()
 
 
@@ -301,3 +333,46 @@ def test_results_do_not_depend_on_the_report_language(tmp_path):
     for name in ("indicators", "items", "scales"):
         a = (tmp_path / "en" / "results" / f"{name}.csv").read_bytes()
         assert a == (tmp_path / "ru" / "results" / f"{name}.csv").read_bytes(), name
+
+
+def _text_of(page_html: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page_html)).split())
+
+
+def test_report_reads_as_prose_not_as_codes(rendered):
+    """What a reviewer of the rendered flagship found: codes, English and misleading notes."""
+    out = rendered["out"]
+    en = (out / "report.html").read_text(encoding="utf-8")
+    ru = (out / "report.ru.html").read_text(encoding="utf-8")
+    en_text, ru_text = _text_of(en), _text_of(ru)
+    # the cover (dates, place) comes before the contents, which do not list the title again
+    for page in (en, ru):
+        cover = re.search(r"class=[\"']report-cover", page)
+        assert cover and cover.start() < page.index('class="toc"')
+        toc = page[page.index('class="toc"'):page.index("</nav>")]
+        assert "report-cover" not in toc and "Towards a comprehensive" not in toc
+        assert "На пути к всестороннему" not in toc
+    # a measure that joins two items is named, not shown as its ids
+    assert "fu_applied+fu_materials" not in en + ru
+    assert "Applied what they learned or used the materials" in en_text
+    assert "Применили знания или использовали материалы" in ru_text
+    # groups the analysis adds ("other") and sector codes are words of the report language
+    disaggregation = ru_text[ru_text.index("Результаты по странам"):]
+    assert "Прочие" in disaggregation and " other " not in f" {disaggregation} "
+    # the suppression note does not claim that every hidden number is below the threshold
+    assert "suppressed because fewer than" not in en_text
+    assert "or would let such a number be worked out from the totals" in en_text
+    # p-values: none rounded to a misleading 0.00
+    assert re.search(r"<0\.001", en_text) and re.search(r"<0,001", ru_text)
+    assert not re.search(r"\b0[.,]00\b(?!\d)", " ".join(
+        re.findall(r"p \(Holm\)[^A-Z]*", en_text)))
+    # Russian annexes are lettered in Cyrillic; item types are words
+    assert "Приложение А." in ru_text and "Приложение Б." in ru_text
+    assert "Приложение A." not in ru_text and "Приложение B." not in ru_text
+    for code in ("single_choice", "multiple_choice", "likert"):
+        assert f">{code}<" not in en and f">{code}<" not in ru
+    # the reverse-worded item says so, and the note explains how it is scored
+    assert "unclear to me. (reverse-worded)" in en_text
+    assert "scored in reverse" in en_text and "обратной шкале" in ru_text
+    # an indicator whose value is withheld says why, beside its status
+    assert "the status still rests on all respondents" in en_text

@@ -475,6 +475,85 @@ def _hide_cell(num: pd.DataFrame, disp: pd.DataFrame, sup: pd.DataFrame, pos: in
     disp.iloc[pos, disp.columns.get_loc(column)] = "–"
 
 
+def mean_pins_hidden_counts(n: int, total: int, points: int,
+                            collapsed: Mapping[str, float], min_width: int = 1) -> bool:
+    """Whether the sum of the answers (mean times n) pins down a hidden collapsed count.
+
+    The answers of an item on a ``points``-point scale (scored 1 to ``points``) are counted in
+    three collapsed categories (:func:`_likert_categories`); ``collapsed`` gives each one's
+    published count, NaN where it is hidden. Every way of answering that fits ``n``, the sum
+    ``total`` and the published counts is enumerated; a hidden count is pinned when the values
+    it takes over them span less than ``min_width`` (one value, for the default 1). Scales with
+    more than 5 points, or more than 125 answers, are not enumerated and count as pinned (the
+    caller then hides the mean).
+
+    Parameters
+    ----------
+    n : int
+        Respondents who answered on the scale.
+    total : int
+        Sum of their answers.
+    points : int
+        Points of the scale.
+    collapsed : mapping
+        ``"disagree"``, ``"neutral"`` (odd scales), ``"agree"`` → published count or NaN.
+    min_width : int, default 1
+        Narrowest span of values a hidden count may be narrowed to.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    Twenty-seven answers summing to 112, 24 of them agreeing: the three others could be 1s, 2s
+    or 3s (the sum leaves the 4s and 5s open), so the mean may be shown. With the 4s and 5s
+    known (17 and 7) the rest would be three 3s, but those are not in ``collapsed``:
+
+    >>> from evaluation.analysis import mean_pins_hidden_counts
+    >>> nan = float("nan")
+    >>> mean_pins_hidden_counts(27, 112, 5, {"disagree": nan, "neutral": nan, "agree": 24})
+    False
+
+    Three non-agreeing answers and the highest possible sum leave only one way: all 3s, all
+    others 5s.
+
+    >>> mean_pins_hidden_counts(27, 24 * 5 + 3 * 3, 5, {"disagree": nan, "neutral": nan,
+    ...                                                 "agree": 24})
+    True
+    """
+    hidden = [c for c, v in collapsed.items() if v != v]
+    if not hidden:
+        return False
+    if points > 5 or points < 2 or n < 0 or (n + 1) ** max(points - 2, 0) > 2_000_000:
+        return True  # not enumerated here (a scale of 6+ points, or over 125 answers)
+    cats = _likert_categories(points)
+    # free counts: all but the two middle codes, which the count and the sum then determine
+    j = points // 2 - 1 if points > 2 else 0
+    free = [i for i in range(points) if i not in (j, j + 1)]
+    grids = np.meshgrid(*[np.arange(n + 1)] * len(free), indexing="ij") if free else []
+    counts = np.zeros((points, *(grids[0].shape if free else ())), dtype=np.int64)
+    for i, g in zip(free, grids, strict=True):
+        counts[i] = g
+    rest = n - counts.sum(axis=0)
+    weighted = total - sum((i + 1) * counts[i] for i in range(points))
+    counts[j + 1] = weighted - (j + 1) * rest  # c_j + c_{j+1} = rest; sum = weighted
+    counts[j] = rest - counts[j + 1]
+    ok = (counts >= 0).all(axis=0)
+    for category, value in collapsed.items():
+        if value == value:
+            members = [i for i in range(points) if cats[i] == category]
+            ok &= counts[members].sum(axis=0) == int(value)
+    if not ok.any():
+        return True  # inconsistent inputs: do not publish
+    for category in hidden:
+        members = [i for i in range(points) if cats[i] == category]
+        values = counts[members].sum(axis=0)[ok]
+        if values.max() - values.min() < min_width:
+            return True
+    return False
+
+
 def _likert_categories(points: int) -> list[str]:
     """Collapsed category of each position of a ``points``-point scale (as collapse_likert)."""
     half = points // 2
@@ -850,9 +929,15 @@ def _matching_bias(sc: _Scores, sdc: _Sdc) -> pd.DataFrame:
     }], columns=cols)
     out = sdc.protect(table, "matching_bias", ["pre-post"], ["n_matched", "n_unmatched"],
                       ["mean_matched", "mean_unmatched", "smd"])
-    # No flag without a published SMD (too few unmatched respondents): in every output.
-    out["bias_flag"] = out["bias_flag"].astype(bool) & out["smd"].notna()
-    sdc.restate("matching_bias", "bias_flag", [str(bool(v)) for v in out["bias_flag"]])
+    # Without a published SMD (too few unmatched respondents) there was no check: the flag is
+    # missing, not False (which would say that no bias was found), in every output.
+    checked = out["smd"].notna().tolist()
+    out["bias_flag"] = pd.array([bool(f) if c else pd.NA
+                                 for f, c in zip(out["bias_flag"], checked, strict=True)],
+                                dtype="boolean")
+    sdc.restate("matching_bias", "bias_flag",
+                [str(bool(f)) if c else "–" for f, c in zip(out["bias_flag"], checked,
+                                                           strict=True)])
     return out
 
 
@@ -966,6 +1051,7 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
     if post is None or not items:
         return lambda: (_empty(cols), _empty(REACTION_COLLAPSED_COLUMNS))
     rows, row_k, meta = [], [], {}
+    scores_sum: dict[str, int] = {}
     for it in items:
         clist = inst.choice_lists[it.choices]
         raw = post[it.id].astype("string") if it.id in post.columns else pd.Series(
@@ -976,6 +1062,9 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
         miss = list(clist.missing_codes)
         n_missing = sum(tally[c] for c in set(miss))
         x = sc.items("post")[it.id].dropna().to_numpy(dtype=float)
+        if x.size and np.array_equal(np.sort(x), np.sort(np.concatenate(
+                [np.full(tally[c], i + 1.0) for i, c in enumerate(codes)]))):
+            scores_sum[it.id] = int(x.sum())  # scores are the positions 1..m of the codes
         boot = stats.bootstrap_ci(x, n_resamples=n_resamples, seed=seed) if x.size else None
         k = max(sdc.k_min, HIGH_SENSITIVITY_K) if it.sensitivity == "high" else sdc.k_min
         row = {"item_id": it.id, "part": it.part, "scale_id": it.scale,
@@ -1069,6 +1158,36 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
                     out.loc[pos, c] = np.nan
                     disp.loc[pos, c] = sdc.policy().count_marker if c == "n" else "–"
                     sdc.log.add("reaction", label, c, "complementary", meta[label][3])
+        # A mean is the sum of the answers over n. Beside published counts of the other answer
+        # codes it gives hidden ones away (27 answers, mean 4.148, seventeen 4s and seven 5s:
+        # the other three all answered 3). So a row with a hidden count publishes none of its
+        # per-code counts (the collapsed counts stay), and keeps its mean only if the mean
+        # with the published collapsed counts still leaves every hidden one open.
+        policy = sdc.policy()
+        for pos in range(len(out)):
+            if pos in hidden_n:
+                continue
+            label = str(out.loc[pos, "item_id"])
+            codes, _, cats, k = meta[label]
+            shown_codes = count_cols[:len(codes[:5])]
+            if not any(np.isnan(published[c][pos]) for c in shown_codes):
+                continue
+            for c in shown_codes:
+                if pd.notna(out.loc[pos, c]):
+                    out.loc[pos, c] = np.nan
+                    disp.loc[pos, c] = policy.count_marker
+                    sdc.log.add("reaction", label, c, "complementary", k)
+            total = scores_sum.get(label)
+            shown = {c: sdc.published(f"reaction:{label}", c, tot) for c in cats}
+            if total is not None and pd.notna(out.loc[pos, "mean"]) and not \
+                    mean_pins_hidden_counts(int(out.loc[pos, "n"]), total, len(codes), shown,
+                                            policy.min_interval_width):
+                continue
+            for c in ("mean", "mean_ci_low", "mean_ci_high"):
+                if pd.notna(out.loc[pos, c]):
+                    out.loc[pos, c] = np.nan
+                    disp.loc[pos, c] = "–"
+                    sdc.log.add("reaction", label, c, "complementary", k)
         for pos in hidden_pct:
             if pd.notna(out.loc[pos, "pct_agree"]):
                 out.loc[pos, "pct_agree"] = np.nan

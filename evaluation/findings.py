@@ -242,7 +242,7 @@ def findings(analysis: WorkshopAnalysis, indicators: pd.DataFrame | None = None,
         else:
             verb = {"improved": "улучшились", "declined": "снизились",
                     "unclear": "явно не изменились"}[direction]
-            out.append(f"Результаты проверки знаний у {int(kn['n'])} сопоставленных участников "
+            out.append(f"Результаты теста знаний у {int(kn['n'])} сопоставленных участников "
                        f"{verb} ({_pct(kn['mean_score_pre'], lang)} верных ответов до семинара, "
                        f"{_pct(kn['mean_score_post'], lang)} после; изменение {pp} п. п., 95% ДИ "
                        f"от {lo} до {hi}; нормализованный прирост {gain}).")
@@ -266,7 +266,7 @@ def findings(analysis: WorkshopAnalysis, indicators: pd.DataFrame | None = None,
                      f"показателей")
                 if inc:
                     s += (f"; по {inc} доверительный интервал включает целевое значение, "
-                          "поэтому вывод неоднозначен")
+                          "поэтому результат неопределённый")
                 if total > len(measured):
                     s += f" ({total - len(measured)} не измерено)"
             out.append(s + ".")
@@ -347,7 +347,7 @@ def limitations(analysis: WorkshopAnalysis, language: str = "en") -> list[str]:
         "All outcome measures except the knowledge test are self-reported; ratings may reflect "
         "social desirability, especially among officials answering about government policy."
         if en else
-        "Все показатели, кроме проверки знаний, основаны на самооценке; ответы могут отражать "
+        "Все показатели, кроме теста знаний, основаны на самооценке; ответы могут отражать "
         "социальную желательность, особенно у государственных служащих, оценивающих "
         "государственную политику.")
     out.append(
@@ -414,7 +414,7 @@ def limitations(analysis: WorkshopAnalysis, language: str = "en") -> list[str]:
             "Some scales have low internal consistency (Cronbach's alpha below 0.70) in at "
             "least one wave; their scores should be read with caution." if en else
             "У некоторых шкал низкая внутренняя согласованность (альфа Кронбаха ниже 0,70) "
-            "хотя бы в одной волне; их результаты следует интерпретировать с осторожностью.")
+            "хотя бы на одном этапе; их результаты следует интерпретировать с осторожностью.")
     if "followup" not in analysis.waves:
         out.append(
             "There is no follow-up survey, so application on the job was not measured." if en

@@ -152,6 +152,11 @@ TEXTS: dict[str, dict[str, str]] = {
                             "side of the target the value lies",
                       "ru": "статус всё же рассчитан по всем респондентам: он показывает лишь, "
                             "по какую сторону от целевого значения находится значение"},
+    "other_groups_note": {
+        "en": "“Other”: the groups with fewer than {k} participants, combined.",
+        "ru": "«Прочие»: группы, в которых меньше {k} участников, вместе.",
+    },
+    "source_generic": {"en": "spreadsheet", "ru": "таблица"},
     "alpha_low": {"en": "alpha < 0.70", "ru": "альфа < 0,70"},
     "lang_en": {"en": "English", "ru": "английский"},
     "lang_ru": {"en": "Russian", "ru": "русский"},

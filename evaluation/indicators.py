@@ -148,7 +148,7 @@ def default_framework() -> dict:
          "label": {"en": "Share of participants who applied what they learned or used the "
                          "materials (follow-up)",
                    "ru": "Доля участников, применивших полученные знания или использовавших "
-                         "материалы (повторный опрос)"}},
+                         "материалы (последующий опрос)"}},
         {"id": "participation_country", "level": "output", "baseline": None, "target": 1.0,
          "measure": "participation_vs_plan", "by": "country",
          "expected": {"per_country": 6, "countries": ["KZ", "KG", "TJ", "TM", "UZ"]},

@@ -888,8 +888,10 @@ def notebook_to_html(
     if cover:
         main = main[:cover.start()] + main[cover.end():]
     document = document[:start] + main + document[end:]
-    document = document.replace(placeholder, (cover[0] if cover else "")
-                                + _toc_html(toc, words["toc"]), 1)
+    contents = _toc_html(toc, words["toc"])
+    if cover:  # after a cover the contents start a page of their own
+        contents = contents.replace('<nav class="toc"', '<nav class="toc after-cover"', 1)
+    document = document.replace(placeholder, (cover[0] if cover else "") + contents, 1)
 
     document = _SCRIPT_RE.sub("", document)
     document = _EXTERNAL_LINK_RE.sub(_unlink_external, document)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evaluation import __version__
@@ -290,7 +291,7 @@ class WorkshopReport:
             **columns,
             "target": _fmt_ind_column(ind, "target", lg),
             "value": _fmt_ind_column(ind, "value", lg),
-            "ci": [f"{_fmt_ind(lo, i, lg)} – {_fmt_ind(hi, i, lg)}" if lo == lo else "–"
+            "ci": [f"{_fmt_ind(lo, i, lg)}\u00a0–\u00a0{_fmt_ind(hi, i, lg)}" if lo == lo else "–"
                    for lo, hi, i in zip(ind["ci_low"], ind["ci_high"], ind["indicator_id"],
                                         strict=True)],
             "n": [f"<{self.k_min}" if (n != n or n < self.k_min) else str(int(n))
@@ -396,15 +397,24 @@ class WorkshopReport:
         _display_html(self._h("knowledge", 2))
         self._show_figure("knowledge")
         table = self._shown("knowledge").copy()
-        total = table["item_id"] == "knowledge_total"
+        numbers = self.analysis.knowledge.reset_index(drop=True)
+        total = (table["item_id"] == "knowledge_total").to_numpy()
         for wave in ("pre", "post"):  # the total's "correct" is its mean score, in percent
-            if f"mean_score_{wave}" in table.columns and total.any():
-                score = table.loc[total, f"mean_score_{wave}"]
-                table.loc[total, f"pct_correct_{wave}"] = [
-                    f"{v}%" if isinstance(v, str) and v not in ("–", "") else v for v in score]
+            column = f"mean_score_{wave}"
+            if column not in table.columns or len(numbers) != len(table):
+                continue
+            correct = table[f"pct_correct_{wave}"].to_numpy(dtype=object, copy=True)
+            for pos in np.flatnonzero(total):
+                shown = table[column].iloc[pos]
+                if isinstance(shown, str) and shown not in ("–", "") and \
+                        pd.notna(numbers[column].iloc[pos]):
+                    score = float(numbers[column].iloc[pos])
+                    correct[pos] = fmt_number(score, 0, self.language) + "%"
+            table[f"pct_correct_{wave}"] = correct
+        # the change of the total score and its gain are in the key findings and indicators;
+        # per question they are not computed, so their columns would only hold dashes
         cols = [c for c in ("item_id", "n", "pct_correct_pre", "pct_correct_post",
-                            "mcnemar_statistic", "p_value", "mean_change", "mean_change_ci_low",
-                            "mean_change_ci_high", "normalized_gain") if c in table.columns]
+                            "mcnemar_statistic", "p_value") if c in table.columns]
         _display_html(self._table(table[cols]) + self._note())
 
     def show_cooperation_and_application(self) -> None:
@@ -430,10 +440,13 @@ class WorkshopReport:
         a = self.analysis
         lg = self.language
         dis = a.display.get("disaggregation", a.disaggregation).copy()
+        other = bool((dis["group"].astype(str) == "other").any())  # small groups, merged
         dis["group"] = [group_label(self.ingest.instrument, d, g, lg)
                         for d, g in zip(dis["dimension"], dis["group"], strict=True)]
         dis["dimension"] = [column_label(d, lg) for d in dis["dimension"]]
-        _display_html(self._h("disaggregation") + self._table(dis) + self._note()
+        other_note = (f"<p class='note'>{html.escape(t('other_groups_note', lg, k=self.k_min))}"
+                      "</p>" if other else "")
+        _display_html(self._h("disaggregation") + self._table(dis) + self._note() + other_note
                       + self._h("participation", 2))
         self._show_figure("participation")
 
@@ -494,6 +507,7 @@ class WorkshopReport:
              "removed"]]
         ingest["wave"] = [t(w, lg) if w in ("pre", "post", "followup") else w
                           for w in ingest["wave"]]
+        ingest["source"] = [source_name(x, lg) for x in ingest["source"]]
         # a workbook has no text encoding (the reader names the format there)
         ingest["encoding"] = ["–" if str(e).lower() in ("xlsx", "xls") else e
                               for e in ingest["encoding"]]
@@ -679,7 +693,7 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
     >>> labels["ud_drivers"] != "ud_drivers"
     True
     >>> labels["readiness_index"]
-    'Индекс готовности (все шкалы готовности)'
+    'Индекс готовности (5 шкал готовности вместе)'
     """
     labels: dict[str, str] = {}
     for sid, scale in instrument.scales.items():
@@ -690,9 +704,29 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
             labels[item.id] = f"{labels[item.id]} ({t('reverse_worded', language)})"
     labels["knowledge_total"] = {"ru": "Тест знаний: общий балл"}.get(
         language, "Knowledge test: total score")
-    labels.setdefault("readiness_index", {"ru": "Индекс готовности (все шкалы готовности)"}.get(
-        language, "Readiness index (the readiness scales combined)"))
+    count = sum(1 for scale in instrument.scales.values()
+                if getattr(scale, "domain", None) == "readiness")
+    labels.setdefault("readiness_index", (
+        f"Индекс готовности ({count} {_ru_plural(count, 'шкала', 'шкалы', 'шкал')} готовности "
+        "вместе)" if language == "ru" else f"Readiness index ({count} readiness scales "
+        "combined)"))
     return labels
+
+
+def _ru_plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian noun form for ``n`` (1 шкала, 2 шкалы, 5 шкал, 21 шкала).
+
+    Examples
+    --------
+    >>> from evaluation.report import _ru_plural
+    >>> [_ru_plural(n, "шкала", "шкалы", "шкал") for n in (1, 3, 5, 11, 21, 24)]
+    ['шкала', 'шкалы', 'шкал', 'шкал', 'шкала', 'шкалы']
+    """
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
 
 
 def localize_table(frame: pd.DataFrame, language: str = "en",
@@ -770,6 +804,24 @@ def localize_table(frame: pd.DataFrame, language: str = "en",
             label = f"{label} ({column_label(base, language) if base != col else col})"
         out[label] = shown
     return out
+
+
+_SOURCE_NAMES = {"kobo": "KoboToolbox", "odk": "ODK", "qualtrics": "Qualtrics",
+                 "limesurvey": "LimeSurvey"}
+
+
+def source_name(source: object, language: str = "en") -> str:
+    """The name of a survey tool as readers know it (``kobo`` → "KoboToolbox").
+
+    Examples
+    --------
+    >>> from evaluation.report import source_name
+    >>> source_name("kobo"), source_name("generic", "ru"), source_name("odk")
+    ('KoboToolbox', 'таблица', 'ODK')
+    """
+    if source == "generic":
+        return t("source_generic", language)
+    return _SOURCE_NAMES.get(str(source), str(source))
 
 
 def _wave_name(wave: object, language: str) -> str:
@@ -1038,10 +1090,11 @@ def wave_summary(participation: pd.DataFrame, ingest_report: Mapping[str, Any],
     >>> rep = {"matching": {"match_rate_pre_post": 0.8966},
     ...        "files": [{"wave": "pre", "source": "kobo"}, {"wave": "post", "source": "odk"}]}
     >>> [str(v) for v in wave_summary(part, rep).iloc[1]]
-    ['post', 'odk', '27', '30', '90%', '90%']
+    ['post', 'ODK', '27', '30', '90%', '90%']
     """
     total = participation[participation["dimension"] == "total"]
-    sources = {f["wave"]: f.get("source", "") for f in ingest_report.get("files", [])}
+    sources = {f["wave"]: source_name(f.get("source", ""), language)
+               for f in ingest_report.get("files", [])}
     matching = ingest_report.get("matching", {})
     rows = []
     for r in total.itertuples(index=False):

@@ -147,17 +147,26 @@ def write_workbook(
 def round_floats(frame: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
     """A copy of ``frame`` with float columns rounded (stable CSV and XLSX output).
 
+    Values are rounded to ``digits`` decimals, except those below ``10**(3 - digits)`` in size
+    (0.001 for 6 digits), which keep three significant digits: a p-value of 2.3e-8 must not
+    become 0.
+
     Examples
     --------
     >>> import pandas as pd
     >>> from evaluation.xlsx import round_floats
-    >>> round_floats(pd.DataFrame({"x": [1 / 3], "n": [3]}))["x"].tolist()
-    [0.333333]
+    >>> round_floats(pd.DataFrame({"x": [1 / 3, 2.345678e-8, 0.0], "n": [3, 4, 5]}))["x"].tolist()
+    [0.333333, 2.35e-08, 0.0]
     """
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(digits)
+            values = out[col]
+            small = values.notna() & (values != 0) & (values.abs() < 10.0 ** (3 - digits))
+            rounded = values.round(digits)
+            if small.any():
+                rounded[small] = [float(f"{v:.3g}") for v in values[small]]
+            out[col] = rounded
     return out
 
 

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 from scipy import stats as sst
 
-from evaluation.analysis import ITEM_COLUMNS, SCALE_COLUMNS, analyze_workshop, welch_interval
+from evaluation.analysis import (
+    ITEM_COLUMNS,
+    SCALE_COLUMNS,
+    analyze_workshop,
+    mean_pins_hidden_counts,
+    welch_interval,
+)
 from evaluation.instrument import default_instrument_path, find_instrument, load_instrument
 
 COUNTRIES = ["KZ", "KG", "TJ", "TM", "UZ"]
@@ -436,9 +442,10 @@ def test_matching_bias_flag_reset_in_display_when_too_few_unmatched(inst):
     # with k_min=5 they are too few: no SMD, no flag, in the numeric and the display table
     res = analyze_workshop(w, inst, k_min=5, n_resamples=50)
     num, disp = res.matching_bias.iloc[0], res.display["matching_bias"].iloc[0]
-    assert pd.isna(num.n_unmatched) and pd.isna(num.smd) and not bool(num.bias_flag)
+    # (a missing flag, not False: False would say that the check found no bias)
+    assert pd.isna(num.n_unmatched) and pd.isna(num.smd) and pd.isna(num.bias_flag)
     assert (disp.n_unmatched, disp.smd) == ("<5", "–")
-    assert disp.bias_flag == str(bool(num.bias_flag)) == "False"
+    assert disp.bias_flag == "–"
     _display_agrees(res)
 
 
@@ -453,3 +460,47 @@ def test_display_agrees_with_numeric_tables(result, inst):
     assert pp.any() and unp.loc[pp, "n_pairs"].isna().all()
     assert (res.display["unpaired"].loc[pp, "n_pairs"] == "<5").all()
     _display_agrees(res)
+
+
+def test_reaction_mean_never_gives_away_a_hidden_answer_count(result):
+    """A mean is the answers' sum over n: beside published counts of the other codes it gives
+    the hidden ones away (flagship: 27 answers, mean 4.148, seventeen 4s and seven 5s, so the
+    three hidden answers were all 3). A row with a hidden count shows none of its per-code
+    counts, and its mean only where it leaves every hidden collapsed count open."""
+    rr = result.reaction.reset_index(drop=True)
+    collapsed = result.reaction_collapsed.set_index("item_id")
+    counts = [f"count_{i}" for i in range(1, 6)]
+    hidden_rows = 0
+    for _, row in rr.iterrows():
+        if pd.isna(row["n"]):
+            continue
+        if row[counts].isna().any():
+            hidden_rows += 1
+            assert row[counts].isna().all(), row["item_id"]  # no partial per-code counts
+            if pd.notna(row["mean"]):
+                shown = {c: float(collapsed.loc[row["item_id"], c])
+                         if pd.notna(collapsed.loc[row["item_id"], c]) else float("nan")
+                         for c in ("disagree", "neutral", "agree")}
+                total = round(row["mean"] * row["n"])
+                assert not mean_pins_hidden_counts(int(row["n"]), total, 5, shown)
+        else:  # every count shown: the mean adds nothing
+            values = sum(i * row[f"count_{i}"] for i in range(1, 6))
+            assert row["mean"] == pytest.approx(values / row["n"])
+    assert hidden_rows > 0  # the synthetic cohort has rows with hidden counts
+
+
+def test_mean_pins_hidden_counts_by_enumeration():
+    nan = float("nan")
+    # 5 answers: the four agreeing sum to at most 20, so a sum of 23 leaves 3 for the fifth:
+    # a neutral answer, which was hidden
+    assert mean_pins_hidden_counts(5, 23, 5, {"disagree": nan, "neutral": nan, "agree": 4})
+    # a sum of 19 leaves the fifth answer anywhere from 1 to 3: not pinned
+    assert not mean_pins_hidden_counts(5, 19, 5, {"disagree": nan, "neutral": nan,
+                                                  "agree": 4})
+    # nothing hidden: nothing to pin
+    assert not mean_pins_hidden_counts(5, 19, 5, {"disagree": 1, "neutral": 0, "agree": 4})
+    # 4-point scale: 3 answers, sum 12, so all are 4s: the hidden "disagree" is pinned at 0
+    assert mean_pins_hidden_counts(3, 12, 4, {"disagree": nan, "agree": nan})
+    # inconsistent or not enumerable inputs do not publish
+    assert mean_pins_hidden_counts(3, 99, 5, {"disagree": nan, "neutral": 0, "agree": 3})
+    assert mean_pins_hidden_counts(10, 30, 7, {"disagree": nan, "neutral": 1, "agree": 5})

@@ -348,8 +348,8 @@ def test_report_reads_as_prose_not_as_codes(rendered):
     # the cover (dates, place) comes before the contents, which do not list the title again
     for page in (en, ru):
         cover = re.search(r"class=[\"']report-cover", page)
-        assert cover and cover.start() < page.index('class="toc"')
-        toc = page[page.index('class="toc"'):page.index("</nav>")]
+        assert cover and cover.start() < page.index('class="toc after-cover"')
+        toc = page[page.index('class="toc'):page.index("</nav>")]
         assert "report-cover" not in toc and "Towards a comprehensive" not in toc
         assert "На пути к всестороннему" not in toc
     # a measure that joins two items is named, not shown as its ids
@@ -376,3 +376,7 @@ def test_report_reads_as_prose_not_as_codes(rendered):
     assert "scored in reverse" in en_text and "обратной шкале" in ru_text
     # an indicator whose value is withheld says why, beside its status
     assert "the status still rests on all respondents" in en_text
+    # the merged small groups are explained; the knowledge total shows its percent correct
+    assert "“Other”: the groups with fewer than 5 participants, combined." in en_text
+    knowledge = en_text[en_text.index("Knowledge test: total score"):][:80]
+    assert re.search(r"Knowledge test: total score \d+ \d+% \d+%", knowledge), knowledge

@@ -1212,6 +1212,60 @@ def _tally(answers: pd.Series) -> Counter:
     return Counter(answers.dropna().tolist())
 
 
+def _guard_item_means(items: pd.DataFrame, distributions: pd.DataFrame, inst: Instrument,
+                      sdc: _Sdc) -> None:
+    """Hide an item's mean where it would give away a hidden count of its distribution.
+
+    When every respondent of a wave who answered an item is in the item's pairs (the pairs'
+    count equals the distribution's ``n``), the wave's mean over the pairs is the sum of the
+    same answers whose collapsed counts the distribution publishes: a hidden count could then
+    be worked out (see :func:`mean_pins_hidden_counts`). That mean, the change and its
+    interval (from which the mean follows with the other wave's mean) are hidden in place.
+    """
+    if items.empty or distributions.empty:
+        return
+    dist = {(r.item_id, r.wave): r for r in distributions.itertuples(index=False)}
+    disp = sdc.display.get("items")
+    hide_cols = {"a": ("mean_a", "mean_change", "mean_change_ci_low", "mean_change_ci_high"),
+                 "b": ("mean_b", "mean_change", "mean_change_ci_low", "mean_change_ci_high")}
+    for pos in range(len(items)):
+        row = items.iloc[pos]
+        item_id = str(row["item_id"])
+        if pd.isna(row["n_pairs"]) or not inst.has_item(item_id):
+            continue
+        item = inst.item(item_id)
+        clist = inst.choice_lists.get(item.choices) if item.choices else None
+        if clist is None:
+            continue
+        points = len(list(clist.codes))
+        low, high = clist.score_range or (1, points)
+        ascending = [str(c) for c in clist.codes] == [str(v) for v in range(low, high + 1)]
+        n = int(row["n_pairs"])
+        for side in ("a", "b"):
+            d = dist.get((item_id, row[f"wave_{side}"]))
+            mean = row[f"mean_{side}"]
+            if d is None or pd.isna(d.n) or int(d.n) != n or pd.isna(mean):
+                continue
+            shown = {c: float(getattr(d, c)) if pd.notna(getattr(d, c)) else np.nan
+                     for c in _COLLAPSED if c in _likert_categories(points)}
+            if not any(v != v for v in shown.values()):
+                continue
+            score_sum = float(mean) * n
+            code_sum = n * (low + high) - score_sum if item.reverse else score_sum
+            position_sum = code_sum - n * (low - 1)
+            if ascending and abs(position_sum - round(position_sum)) < 1e-6 and \
+                    not mean_pins_hidden_counts(
+                    n, round(position_sum), points, shown, sdc.policy().min_interval_width):
+                continue
+            for c in hide_cols[side]:
+                if c in items.columns and pd.notna(items.iat[pos, items.columns.get_loc(c)]):
+                    items.iat[pos, items.columns.get_loc(c)] = np.nan
+                    if disp is not None and c in disp.columns:
+                        disp.iat[pos, disp.columns.get_loc(c)] = "–"
+                    sdc.log.add("items", f"{item_id}:{row['wave_a']}-{row['wave_b']}", c,
+                                "complementary", sdc.k_min)
+
+
 def _item_distributions(waves, inst: Instrument, sdc: _Sdc):
     """Register the 3-category answer counts of the readiness items per wave.
 
@@ -1513,6 +1567,7 @@ def analyze_workshop(
     followup = followup_done()
     participation, disaggregation, distributions = subgroups_done()
     item_distributions = item_dist_done()
+    _guard_item_means(items, item_distributions, inst, sdc)
     return WorkshopAnalysis(
         items=items, scales=scales, unpaired=unpaired, matching_bias=bias,
         reliability=reliability, knowledge=knowledge, reaction=reaction, followup=followup,

@@ -504,3 +504,34 @@ def test_mean_pins_hidden_counts_by_enumeration():
     # inconsistent or not enumerable inputs do not publish
     assert mean_pins_hidden_counts(3, 99, 5, {"disagree": nan, "neutral": 0, "agree": 3})
     assert mean_pins_hidden_counts(10, 30, 7, {"disagree": nan, "neutral": 1, "agree": 5})
+
+
+def test_item_mean_hidden_where_it_pins_a_hidden_count_of_the_distribution(inst):
+    """Five pairs, every pre respondent among them: the pre distribution shows 4 agreeing and
+    hides the fifth answer. A pre mean of 4.6 (sum 23) leaves 3 for the fifth answer, a hidden
+    neutral count of 1: the mean and the change go. A mean of 3.8 (sum 19) leaves 1 to 3 open."""
+    from evaluation.analysis import _guard_item_means, _Sdc
+
+    items = pd.DataFrame({
+        "item_id": ["ud_drivers", "ud_exclusion"], "scale_id": ["s", "s"],
+        "wave_a": ["pre", "pre"], "wave_b": ["post", "post"], "n_pairs": [5, 5],
+        "mean_a": [4.6, 3.8], "mean_b": [4.8, 4.0], "mean_change": [0.2, 0.2],
+        "mean_change_ci_low": [-0.1, -0.1], "mean_change_ci_high": [0.5, 0.5]})
+    nan = float("nan")
+    dist = pd.DataFrame({"item_id": ["ud_drivers", "ud_exclusion"], "wave": ["pre", "pre"],
+                         "n": [5, 5], "disagree": [nan, nan], "neutral": [nan, nan],
+                         "agree": [4, 4], "suppressed": [True, True]})
+    sdc = _Sdc(5)
+    sdc.display["items"] = items.astype(str)
+    _guard_item_means(items, dist, inst, sdc)
+    pinned, open_ = items.iloc[0], items.iloc[1]
+    assert pd.isna(pinned["mean_a"]) and pd.isna(pinned["mean_change"])
+    assert pd.isna(pinned["mean_change_ci_low"]) and pinned["mean_b"] == 4.8  # no post table
+    assert sdc.display["items"].iloc[0]["mean_a"] == "–"
+    assert open_["mean_a"] == 3.8 and open_["mean_change"] == 0.2
+    # a reverse-keyed item is reflected back to its answers before the check: a mean of 1.4
+    # is a sum of 7 in scores, 23 in answers
+    rev = items.iloc[[0]].assign(item_id="ud_causes_unclear", mean_a=1.4)
+    rdist = dist.iloc[[0]].assign(item_id="ud_causes_unclear")
+    _guard_item_means(rev, rdist, inst, sdc)
+    assert pd.isna(rev.iloc[0]["mean_a"])

@@ -500,7 +500,8 @@ class WorkshopReport:
             "scale_id": [it.scale or "" for it in shown],
             "type": [t(f"itemtype_{it.type}", lg) if f"itemtype_{it.type}" in TEXTS
                      else it.type for it in shown],
-            "text": [it.label(lg) for it in shown],
+            "text": [f"{it.label(lg)} ({t('reverse_worded', lg)})"
+                     if getattr(it, "reverse", False) else it.label(lg) for it in shown],
         })
         ingest = pd.DataFrame(self.ingest.report["files"])[
             ["wave", "file", "source", "encoding", "rows_read", "kept", "quarantined",
@@ -987,11 +988,15 @@ def item_shares(distributions: pd.DataFrame | None, instrument: Any,
         rows.sort(key=lambda r: (instrument.scales[sid].items.index(r[0])
                                  if r[0] in instrument.scales[sid].items else 99, order[r[1]]))
         texts = [instrument.item(r[0]).label(language) for r in rows]
+        # a reverse-worded item's mark stays whole after the label is shortened
+        marks = [f" ({t('reverse_worded', language)})"
+                 if getattr(instrument.item(r[0]), "reverse", False) else "" for r in rows]
         waves = [t(r[1], language) for r in rows]
-        index = [f"{lab} — {w}" for lab, w in zip(_short_labels(texts), waves, strict=True)]
+        index = [f"{lab}{mark} — {w}" for lab, mark, w
+                 in zip(_short_labels(texts), marks, waves, strict=True)]
         frame = pd.DataFrame([r[2] for r in rows], index=index, columns=categories)
-        frame.attrs["full_labels"] = [f"{x.rstrip('.')} — {w}"
-                                      for x, w in zip(texts, waves, strict=True)]
+        frame.attrs["full_labels"] = [f"{x.rstrip('.')}{mark} — {w}"
+                                      for x, mark, w in zip(texts, marks, waves, strict=True)]
         frames[sid] = frame
     return frames
 

@@ -373,6 +373,7 @@ def test_report_reads_as_prose_not_as_codes(rendered):
         assert f">{code}<" not in en and f">{code}<" not in ru
     # the reverse-worded item says so, and the note explains how it is scored
     assert "unclear to me. (reverse-worded)" in en_text
+    assert any("(reverse-worded)" in img for img in re.findall(r"<img[^>]*>", en))  # its chart
     assert "scored in reverse" in en_text and "обратной шкале" in ru_text
     # an indicator whose value is withheld says why, beside its status
     assert "the status still rests on all respondents" in en_text

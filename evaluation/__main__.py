@@ -2,5 +2,5 @@
 
 from evaluation.cli import main
 
-if __name__ == "__main__":  # batch workers may import this module again (fork server, spawn)
+if __name__ == "__main__":  # a spawned worker process imports this module again
     raise SystemExit(main())

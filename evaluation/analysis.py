@@ -475,6 +475,22 @@ def _hide_cell(num: pd.DataFrame, disp: pd.DataFrame, sup: pd.DataFrame, pos: in
     disp.iloc[pos, disp.columns.get_loc(column)] = "–"
 
 
+def _answer_position_sum(score_sum: float, n: int, clist: Any, reverse: bool) -> int | None:
+    """Sum of the answers' positions (1 to m in the list's order) behind a sum of ``n`` scores.
+
+    Scores are the integer codes, reflected for a reverse-keyed item (:mod:`evaluation.scoring`).
+    ``None`` when the list's codes are not the consecutive integers of its score range in
+    ascending order, or the sum is not one of whole answers: the positions are then unknown.
+    """
+    codes = [str(c) for c in clist.codes]
+    low, high = clist.score_range or (1, len(codes))
+    if codes != [str(v) for v in range(low, high + 1)]:
+        return None
+    code_sum = n * (low + high) - score_sum if reverse else score_sum
+    position_sum = code_sum - n * (low - 1)
+    return round(position_sum) if abs(position_sum - round(position_sum)) < 1e-6 else None
+
+
 def mean_pins_hidden_counts(n: int, total: int, points: int,
                             collapsed: Mapping[str, float], min_width: int = 1) -> bool:
     """Whether the sum of the answers (mean times n) pins down a hidden collapsed count.
@@ -1051,7 +1067,7 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
     if post is None or not items:
         return lambda: (_empty(cols), _empty(REACTION_COLLAPSED_COLUMNS))
     rows, row_k, meta = [], [], {}
-    scores_sum: dict[str, int] = {}
+    answer_sums: dict[str, int | None] = {}
     for it in items:
         clist = inst.choice_lists[it.choices]
         raw = post[it.id].astype("string") if it.id in post.columns else pd.Series(
@@ -1062,9 +1078,8 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
         miss = list(clist.missing_codes)
         n_missing = sum(tally[c] for c in set(miss))
         x = sc.items("post")[it.id].dropna().to_numpy(dtype=float)
-        if x.size and np.array_equal(np.sort(x), np.sort(np.concatenate(
-                [np.full(tally[c], i + 1.0) for i, c in enumerate(codes)]))):
-            scores_sum[it.id] = int(x.sum())  # scores are the positions 1..m of the codes
+        if x.size:
+            answer_sums[it.id] = _answer_position_sum(float(x.sum()), x.size, clist, it.reverse)
         boot = stats.bootstrap_ci(x, n_resamples=n_resamples, seed=seed) if x.size else None
         k = max(sdc.k_min, HIGH_SENSITIVITY_K) if it.sensitivity == "high" else sdc.k_min
         row = {"item_id": it.id, "part": it.part, "scale_id": it.scale,
@@ -1177,7 +1192,7 @@ def _reaction_table(waves, inst: Instrument, sc: _Scores, n_resamples: int, seed
                     out.loc[pos, c] = np.nan
                     disp.loc[pos, c] = policy.count_marker
                     sdc.log.add("reaction", label, c, "complementary", k)
-            total = scores_sum.get(label)
+            total = answer_sums.get(label)
             shown = {c: sdc.published(f"reaction:{label}", c, tot) for c in cats}
             if total is not None and pd.notna(out.loc[pos, "mean"]) and not \
                     mean_pins_hidden_counts(int(out.loc[pos, "n"]), total, len(codes), shown,
@@ -1226,6 +1241,7 @@ def _guard_item_means(items: pd.DataFrame, distributions: pd.DataFrame, inst: In
         return
     dist = {(r.item_id, r.wave): r for r in distributions.itertuples(index=False)}
     disp = sdc.display.get("items")
+    min_width = sdc.policy().min_interval_width
     hide_cols = {"a": ("mean_a", "mean_change", "mean_change_ci_low", "mean_change_ci_high"),
                  "b": ("mean_b", "mean_change", "mean_change_ci_low", "mean_change_ci_high")}
     for pos in range(len(items)):
@@ -1238,8 +1254,6 @@ def _guard_item_means(items: pd.DataFrame, distributions: pd.DataFrame, inst: In
         if clist is None:
             continue
         points = len(list(clist.codes))
-        low, high = clist.score_range or (1, points)
-        ascending = [str(c) for c in clist.codes] == [str(v) for v in range(low, high + 1)]
         n = int(row["n_pairs"])
         for side in ("a", "b"):
             d = dist.get((item_id, row[f"wave_{side}"]))
@@ -1250,12 +1264,9 @@ def _guard_item_means(items: pd.DataFrame, distributions: pd.DataFrame, inst: In
                      for c in _COLLAPSED if c in _likert_categories(points)}
             if not any(v != v for v in shown.values()):
                 continue
-            score_sum = float(mean) * n
-            code_sum = n * (low + high) - score_sum if item.reverse else score_sum
-            position_sum = code_sum - n * (low - 1)
-            if ascending and abs(position_sum - round(position_sum)) < 1e-6 and \
-                    not mean_pins_hidden_counts(
-                    n, round(position_sum), points, shown, sdc.policy().min_interval_width):
+            total = _answer_position_sum(float(mean) * n, n, clist, item.reverse)
+            if total is not None and not mean_pins_hidden_counts(n, total, points, shown,
+                                                                 min_width):
                 continue
             for c in hide_cols[side]:
                 if c in items.columns and pd.notna(items.iat[pos, items.columns.get_loc(c)]):

@@ -885,12 +885,11 @@ class CohortComparison:
         return g
 
     def _subgroup_label(self, dimension: str, code: Any) -> str:
-        from evaluation.i18n import TEXTS, t
+        from evaluation.i18n import t_code
 
         c = str(code)
-        if f"subgroup_{c}" in TEXTS:
-            return t(f"subgroup_{c}", self.language)
-        return self.choice_labels.get((dimension, c), c)
+        word = t_code("subgroup", c, self.language, None)
+        return word if word is not None else self.choice_labels.get((dimension, c), c)
 
     def _table(self, frame: pd.DataFrame, formats: dict[str, Any] | None = None,
                headers: dict[str, str] | None = None) -> str:
@@ -1028,7 +1027,7 @@ class CohortComparison:
 
     def reaction_html(self) -> str:
         """Reaction items and scales, and application at follow-up, per group."""
-        from evaluation.i18n import TEXTS, t
+        from evaluation.i18n import t_code
 
         w = _w(self.language)
         lg = self.language
@@ -1041,7 +1040,7 @@ class CohortComparison:
         parts.append(self._h(w["followup"], 2))
 
         def measure(v: Any) -> str:
-            return t(f"measure_{v}", lg) if f"measure_{v}" in TEXTS else str(v)
+            return t_code("measure", v, lg)
 
         parts.append(self._table(self.followup, {**common, "measure": measure, "pct": "pct1"})
                      if len(self.followup) else f"<p>{html.escape(w['no_followup'])}</p>")

@@ -335,6 +335,24 @@ def t(key: str, language: str = "en", **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def t_code(prefix: str, code: object, language: str = "en",
+           default: str | None = "") -> str | None:
+    """The word for a code (the text ``<prefix>_<code>``) in ``language``.
+
+    Without such a text: ``default``, or the code itself when ``default`` is ``""``.
+
+    Examples
+    --------
+    >>> from evaluation.i18n import t_code
+    >>> t_code("lang", "ru", "ru"), t_code("lang", "xx", "ru"), t_code("lang", "xx", "ru", None)
+    ('русский', 'xx', None)
+    """
+    key = f"{prefix}_{code}"
+    if key in TEXTS:
+        return t(key, language)
+    return str(code) if default == "" else default
+
+
 def fmt_number(value: float | None, digits: int = 2, language: str = "en") -> str:
     """Format a number; missing values as "–"; Russian with a decimal comma.
 

@@ -205,7 +205,7 @@ def _number_headings(body: str) -> tuple[str, list[tuple[int, str, str]]]:
     return body, entries
 
 
-def _toc_html(entries: list[tuple[int, str, str]], label: str) -> str:
+def _toc_html(entries: list[tuple[int, str, str]], label: str, after_cover: bool = False) -> str:
     if not entries:
         return ""
     top = min(level for level, _, _ in entries)
@@ -214,7 +214,8 @@ def _toc_html(entries: list[tuple[int, str, str]], label: str) -> str:
         for level, anchor, text in entries
     )
     return (
-        f'<nav class="toc" aria-labelledby="toc-title">\n<h2 id="toc-title">{_html.escape(label)}'
+        f'<nav class="toc{" after-cover" if after_cover else ""}" aria-labelledby="toc-title">\n'
+        f'<h2 id="toc-title">{_html.escape(label)}'
         f"</h2>\n<ol>\n{items}\n</ol>\n</nav>"
     )
 
@@ -888,9 +889,8 @@ def notebook_to_html(
     if cover:
         main = main[:cover.start()] + main[cover.end():]
     document = document[:start] + main + document[end:]
-    contents = _toc_html(toc, words["toc"])
-    if cover:  # after a cover the contents start a page of their own
-        contents = contents.replace('<nav class="toc"', '<nav class="toc after-cover"', 1)
+    # after a cover the contents start a page of their own (the class sets the page break)
+    contents = _toc_html(toc, words["toc"], after_cover=cover is not None)
     document = document.replace(placeholder, (cover[0] if cover else "") + contents, 1)
 
     document = _SCRIPT_RE.sub("", document)

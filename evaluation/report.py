@@ -16,7 +16,7 @@ import json
 import platform
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,13 @@ from evaluation.analysis import WorkshopAnalysis, analyze_folder
 from evaluation.findings import findings, limitations
 from evaluation.i18n import (
     COLUMNS,
-    TEXTS,
     column_label,
     fmt_date_range,
     fmt_number,
     fmt_percent,
     localize_cell,
     t,
+    t_code,
 )
 from evaluation.indicators import load_framework
 from evaluation.ingest import IngestResult, write_ingest_outputs
@@ -224,7 +224,15 @@ class WorkshopReport:
     def _shown(self, name: str) -> pd.DataFrame:
         """The display table ``name`` (suppressed), with exact p-values and intervals."""
         numbers = getattr(self.analysis, name)
-        return with_exact_numbers(self.analysis.display.get(name, numbers), numbers)
+        shown = self.analysis.display.get(name, numbers)
+        return exact_where_shown(shown, numbers,
+                                 lambda col: _formatted_here(col, list(shown.columns)))
+
+    def _reverse_note(self) -> str:
+        """How reverse-worded items are scored, when the instrument has any."""
+        if not any(reverse_mark(it) for it in self.ingest.instrument.items):
+            return ""
+        return f"<p class='note'>{html.escape(t('reverse_note', self.language))}</p>"
 
     def _labels(self) -> dict[str, str]:
         if not hasattr(self, "_label_cache"):
@@ -323,7 +331,7 @@ class WorkshopReport:
         """Instruments, languages, waves, response and match rates, tests, thresholds, SDC."""
         lg = self.language
         cfg = self.ingest.config
-        languages = ", ".join(t(f"lang_{x}", lg) if f"lang_{x}" in TEXTS else str(x)
+        languages = ", ".join(t_code("lang", x, lg)
                               for x in (getattr(cfg, "languages", None) or ("en",)))
         text = {
             "en": (
@@ -378,8 +386,7 @@ class WorkshopReport:
                 "mean_change_ci_high", "cohen_dz", "alpha_a", "alpha_b"]
         _display_html(self._h("learning", 2) + self._table(pre_post[cols]) + self._note())
         inst = self.ingest.instrument
-        if any(getattr(it, "reverse", False) for it in inst.items):
-            _display_html(f"<p class='note'>{html.escape(t('reverse_note', lg))}</p>")
+        _display_html(self._reverse_note())
         self._show_figure("dumbbell")
         item_dist = getattr(self.analysis, "item_distributions", None)
         for scale_id, shares in item_shares(item_dist, inst, lg).items():
@@ -427,8 +434,7 @@ class WorkshopReport:
         if "followup" in self.ingest.waves:
             fu = self._shown("followup").copy()
             if "measure" in fu.columns:  # a measure may join two items ("applied or used")
-                fu["item_id"] = [t(f"measure_{m}", self.language)
-                                 if f"measure_{m}" in TEXTS else str(m) for m in fu["measure"]]
+                fu["item_id"] = [t_code("measure", m, self.language) for m in fu["measure"]]
             parts.append(self._table(fu.drop(columns=[c for c in ("measure", "reliability")
                                                       if c in fu.columns])))
         else:
@@ -498,10 +504,8 @@ class WorkshopReport:
         shown = [it for it in inst.items if it.type != "code"]
         texts = pd.DataFrame({
             "scale_id": [it.scale or "" for it in shown],
-            "type": [t(f"itemtype_{it.type}", lg) if f"itemtype_{it.type}" in TEXTS
-                     else it.type for it in shown],
-            "text": [f"{it.label(lg)} ({t('reverse_worded', lg)})"
-                     if getattr(it, "reverse", False) else it.label(lg) for it in shown],
+            "type": [t_code("itemtype", it.type, lg) for it in shown],
+            "text": [it.label(lg) + reverse_mark(it, lg) for it in shown],
         })
         ingest = pd.DataFrame(self.ingest.report["files"])[
             ["wave", "file", "source", "encoding", "rows_read", "kept", "quarantined",
@@ -520,8 +524,7 @@ class WorkshopReport:
         _display_html(
             self._h("annexes") + self._h("annex_items", 2)
             + self._table(items[[c for c in cols if c in items.columns]]) + self._note()
-            + (f"<p class='note'>{html.escape(t('reverse_note', lg))}</p>"
-               if any(getattr(it, "reverse", False) for it in inst.items) else "")
+            + self._reverse_note()
             + self._table(rel, caption=t("reliability_table", lg))
             + self._h("annex_instrument", 2)
             + self._table(texts)
@@ -618,13 +621,16 @@ def _percent_interval(column: str, columns: Sequence[str]) -> bool:
 _SHOWN_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def exact_where_shown(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
+def exact_where_shown(shown: pd.DataFrame, numbers: pd.DataFrame,
+                      columns: Callable[[str], bool] | None = None) -> pd.DataFrame:
     """``shown`` (a display table) with its plain numbers replaced by ``numbers``' exact values.
 
     A cell the display shows as a plain number (``"0.00"``, a p-value of 0.0026 rounded) takes
     the value of the same row and column of ``numbers``; every other cell (``"<5"``, ``"–"``,
-    ``"58% (7 of 12)"``, an interval) stays as shown, so suppression is kept. This is what the
-    spreadsheet annex holds: numbers to compute with, as exact as ``results/*.csv``.
+    ``"58% (7 of 12)"``, an interval) stays as shown, so suppression is kept. The spreadsheet
+    annex holds all of them (numbers to compute with, as exact as ``results/*.csv``); the
+    report's tables take only the ``columns`` it formats itself (p-values, rank sums and
+    intervals of percentages, see :func:`localize_table`).
 
     Examples
     --------
@@ -634,12 +640,15 @@ def exact_where_shown(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFram
     >>> numbers = pd.DataFrame({"n": [26, 3], "p_value": [0.0026, 0.5]})
     >>> exact_where_shown(shown, numbers).to_dict("list")
     {'n': [26, '<5'], 'p_value': [0.0026, '–']}
+    >>> exact_where_shown(shown, numbers, lambda c: c == "p_value")["n"].tolist()
+    ['26', '<5']
     """
-    if len(shown) != len(numbers):
+    if shown is numbers or len(shown) != len(numbers):
         return shown
     out = shown.copy()
     for col in shown.columns:
-        if col not in numbers.columns or numbers[col].dtype == bool:
+        if col not in numbers.columns or numbers[col].dtype == bool or \
+                (columns is not None and not columns(col)):
             continue
         exact = pd.to_numeric(numbers[col], errors="coerce").tolist()
         out[col] = [
@@ -650,35 +659,24 @@ def exact_where_shown(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def with_exact_numbers(shown: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
-    """A display table whose p-values, rank sums and percentage intervals come from ``numbers``.
+def _formatted_here(column: str, columns: Sequence[str]) -> bool:
+    """Whether :func:`localize_table` formats ``column`` from exact values."""
+    return column in _P_COLUMNS or column in _RANK_SUM_COLUMNS or \
+        _percent_interval(column, columns)
 
-    Display tables hold numbers already rounded to two decimals ("0.00" for p = 0.002);
-    where a cell is shown (not "–") and the numeric table has the same rows, the exact value
-    replaces it, for :func:`localize_table` to format as a p-value, a rank sum or a percentage.
+
+def reverse_mark(item: Any, language: str = "en") -> str:
+    """``" (reverse-worded)"`` after the text of a reverse-keyed item, else ``""``.
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> from evaluation.report import with_exact_numbers
-    >>> shown = pd.DataFrame({"n": ["26", "<5"], "p_value": ["0.00", "–"]})
-    >>> numbers = pd.DataFrame({"n": [26, None], "p_value": [0.0026, None]})
-    >>> with_exact_numbers(shown, numbers)["p_value"].tolist()
-    [0.0026, '–']
+    >>> from evaluation.instrument import default_instrument_path, load_instrument
+    >>> from evaluation.report import reverse_mark
+    >>> inst = load_instrument(default_instrument_path())
+    >>> reverse_mark(inst.item("ud_causes_unclear"), "ru"), reverse_mark(inst.item("ud_drivers"))
+    (' (обратная формулировка)', '')
     """
-    if shown is numbers or len(shown) != len(numbers) or not shown.index.equals(numbers.index):
-        return shown
-    out = shown.copy()
-    columns = list(shown.columns)
-    for col in columns:
-        if col not in numbers.columns or not (col in _P_COLUMNS or col in _RANK_SUM_COLUMNS
-                                              or _percent_interval(col, columns)):
-            continue
-        exact = pd.to_numeric(numbers[col], errors="coerce")
-        keep = shown[col].astype(str).str.strip().isin(["–", "", "nan"]) | exact.isna()
-        out[col] = [s if k else float(v) for s, v, k in zip(shown[col], exact, keep,
-                                                            strict=True)]
-    return out
+    return f" ({t('reverse_worded', language)})" if getattr(item, "reverse", False) else ""
 
 
 def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
@@ -700,9 +698,7 @@ def id_labels(instrument: Any, language: str = "en") -> dict[str, str]:
     for sid, scale in instrument.scales.items():
         labels[sid] = scale.label(language)
     for item in instrument.items:
-        labels[item.id] = item.label(language)
-        if getattr(item, "reverse", False):
-            labels[item.id] = f"{labels[item.id]} ({t('reverse_worded', language)})"
+        labels[item.id] = item.label(language) + reverse_mark(item, language)
     labels["knowledge_total"] = {"ru": "Тест знаний: общий балл"}.get(
         language, "Knowledge test: total score")
     count = sum(1 for scale in instrument.scales.values()
@@ -850,8 +846,8 @@ def group_label(instrument: Any, dimension: str, code: object, language: str = "
                 return choice.label(language)
     if str(code) == "all":
         return column_label("total", language)
-    if f"subgroup_{code}" in TEXTS:  # codes the toolkit adds itself ("other", "(missing)")
-        word = t(f"subgroup_{code}", language)
+    word = t_code("subgroup", code, language, None)  # the toolkit's own ("other", "(missing)")
+    if word is not None:
         return word[:1].upper() + word[1:]
     return str(code)
 
@@ -989,8 +985,7 @@ def item_shares(distributions: pd.DataFrame | None, instrument: Any,
                                  if r[0] in instrument.scales[sid].items else 99, order[r[1]]))
         texts = [instrument.item(r[0]).label(language) for r in rows]
         # a reverse-worded item's mark stays whole after the label is shortened
-        marks = [f" ({t('reverse_worded', language)})"
-                 if getattr(instrument.item(r[0]), "reverse", False) else "" for r in rows]
+        marks = [reverse_mark(instrument.item(r[0]), language) for r in rows]
         waves = [t(r[1], language) for r in rows]
         index = [f"{lab}{mark} — {w}" for lab, mark, w
                  in zip(_short_labels(texts), marks, waves, strict=True)]
